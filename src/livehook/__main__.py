@@ -1,0 +1,3 @@
+from livehook.cli import main
+
+main()

@@ -1,0 +1,62 @@
+"""API keys of the caller's own account (full-access keys only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from livehook.api.deps import FullAccessPrincipal, ServicesDep
+from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
+from livehook.api.schemas.keys import KeyCreate, KeyCreated, KeyPublic
+from livehook.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+router = APIRouter(prefix="/v1/keys", tags=["api keys"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=Envelope[Page[KeyPublic]], summary="List the account's keys")
+async def list_keys(
+    principal: FullAccessPrincipal,
+    services: ServicesDep,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> Envelope[Page[KeyPublic]]:
+    keys = await services.keys.list(account_id=principal.account_id, after=cursor, limit=limit + 1)
+    page = keys[:limit]
+    has_more = len(keys) > limit
+    return Envelope(
+        data=Page(
+            items=[KeyPublic.of(k) for k in page],
+            next_cursor=page[-1].id if has_more else None,
+            has_more=has_more,
+        )
+    )
+
+
+@router.post(
+    "",
+    response_model=Envelope[KeyCreated],
+    status_code=201,
+    summary="Create a key (its secrets are shown once)",
+)
+async def create_key(
+    body: KeyCreate, principal: FullAccessPrincipal, services: ServicesDep
+) -> Envelope[KeyCreated]:
+    created = await services.keys.create(
+        account_id=principal.account_id, name=body.name, scopes=body.scopes
+    )
+    public = KeyPublic.of(created.key)
+    return Envelope(
+        data=KeyCreated(
+            **public.model_dump(), key=created.plaintext, callback_secret=created.callback_secret
+        ),
+        message="API key created; store the key and callback_secret now: they are not shown again",
+    )
+
+
+@router.delete("/{key_id}", response_model=Envelope[KeyPublic], summary="Revoke a key at once")
+async def revoke_key(
+    key_id: str, principal: FullAccessPrincipal, services: ServicesDep
+) -> Envelope[KeyPublic]:
+    key = await services.keys.revoke(key_id, account_id=principal.account_id)
+    return Envelope(data=KeyPublic.of(key), message="API key revoked")

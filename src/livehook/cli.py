@@ -1,0 +1,192 @@
+"""The `livehook` command: the other composition root, beside the app factory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from livehook import __version__
+from livehook.config import ConfigError, Settings
+from livehook.constants import DEFAULT_HOST, DEFAULT_PORT
+from livehook.services.errors import ServiceError
+from livehook.services.registry import Services
+
+app = typer.Typer(
+    name="livehook",
+    help="Signed, retried, logged webhooks for human-verification platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _with_services(work: Callable[[Services], Awaitable[T]], *, migrate: bool = False) -> T:
+    """Build the services, run ``work``, dispose of the engine; errors become clean exits."""
+    from livehook.api.app import build_services
+
+    async def run() -> T:
+        try:
+            services = build_services(_settings())
+        except (ConfigError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        try:
+            if migrate or services.db.dialect == "sqlite":
+                await services.db.migrate()
+            return await work(services)
+        finally:
+            await services.db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except ServiceError as exc:
+        raise _fail(exc.message) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"livehook {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """livehook: turn verification sessions into signed webhook deliveries."""
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    settings = _settings()
+
+    async def done(_: Services) -> None:
+        return None
+
+    _with_services(done, migrate=True)
+    console.print(f"[green]✓[/] database is up to date ({_redacted(settings)})")
+
+
+def _redacted(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+) -> None:
+    """Run the API (and the delivery worker). On the embedded default it migrates by itself."""
+    from livehook.server import run_server
+
+    try:
+        settings = _settings()
+        settings.secret_keys()
+    except (ConfigError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    run_server(settings, host=host, port=port, console=console)
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option(help="Account name (created if new).")],
+    name: Annotated[str, typer.Option(help="A name to tell the key apart.")] = "default",
+    scope: Annotated[
+        list[str] | None, typer.Option(help="A scope; repeat for more. None: full access.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create an API key. Its secrets are printed once."""
+
+    async def create(services: Services) -> None:
+        created = await services.keys.create(account_name=account, name=name, scopes=scope or [])
+        if as_json:
+            print(  # noqa: T201  (machine-readable output goes to stdout unstyled)
+                json.dumps(
+                    {
+                        "id": created.key.id,
+                        "key": created.plaintext,
+                        "account_id": created.account.id,
+                        "account": created.account.name,
+                        "name": created.key.name,
+                        "scopes": list(created.key.scopes),
+                        "callback_secret": created.callback_secret,
+                    }
+                )
+            )
+            return
+        console.print(
+            Panel.fit(
+                f"[bold]{created.plaintext}[/]\n\n"
+                f"callback secret: [bold]{created.callback_secret}[/]\n"
+                f"id: {created.key.id}   account: {created.account.name}   "
+                f"scopes: {', '.join(created.key.scopes) or 'full access'}",
+                title="API key — shown once, store it now",
+                border_style="green",
+            )
+        )
+
+    _with_services(create)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never their secrets)."""
+
+    async def show(services: Services) -> None:
+        keys = await services.keys.list(limit=10_000)
+        names = await services.keys.account_names({k.account_id for k in keys})
+        table = Table("id", "account", "name", "prefix", "scopes", "created", "status")
+        for k in keys:
+            table.add_row(
+                k.id,
+                names.get(k.account_id, k.account_id),
+                k.name,
+                k.key_prefix + "…",
+                ", ".join(k.scopes) or "full access",
+                k.created_at.strftime("%Y-%m-%d %H:%M"),
+                "[red]revoked[/]" if k.revoked_at else "[green]active[/]",
+            )
+        console.print(table)
+
+    _with_services(show)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
+    """Revoke an API key; it stops working at once."""
+
+    async def revoke(services: Services) -> None:
+        await services.keys.revoke(key_id)
+
+    _with_services(revoke)
+    console.print(f"[green]✓[/] revoked {key_id}")
+
+
+def main() -> None:
+    app()

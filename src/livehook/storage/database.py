@@ -1,0 +1,69 @@
+"""Engines for SQLite (embedded) and PostgreSQL, from plain URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from livehook.constants import SQLITE_BUSY_TIMEOUT_MS
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+def async_url(url: str) -> str:
+    """Accept the URLs people write (`sqlite:///x.db`, `postgresql://…`) and pick the driver."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
+        raise DatabaseURLError(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise DatabaseURLError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    full = async_url(url)
+    if full.startswith("sqlite"):
+        return _sqlite_engine(full)
+    return create_async_engine(
+        full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def _sqlite_engine(url: str) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy own transactions: aiosqlite's implicit BEGIN breaks BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        # Take the write lock up front: a deferred transaction that later writes can fail with
+        # SQLITE_BUSY instead of waiting, since SQLite cannot upgrade a read lock safely.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

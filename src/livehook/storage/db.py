@@ -1,0 +1,62 @@
+"""The database handle services use: transactions in, repositories over them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from livehook.storage.database import create_engine
+from livehook.storage.migrate import migrate, needs_migration
+
+
+class Transaction:
+    """One database transaction; repositories are built over it (``WebhookRepository(tx)``)."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+        return cls(create_engine(url, pool_size=pool_size))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Commit on success, roll back on any exception."""
+        async with self.engine.begin() as conn:
+            yield Transaction(conn)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return False
+        return True
+
+    async def migrate(self) -> None:
+        await migrate(self.engine)
+
+    async def needs_migration(self) -> bool:
+        return await needs_migration(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

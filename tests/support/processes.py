@@ -1,0 +1,86 @@
+"""Run `livehook` as a real subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+LIVEHOOK = [sys.executable, "-m", "livehook"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEHOOK_")}
+    env.update({"LIVEHOOK_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"})
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*LIVEHOOK, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+class Server:
+    """A running `livehook serve`; ``output`` holds what it printed once it has exited."""
+
+    def __init__(self, base: str, proc: subprocess.Popen[str]) -> None:
+        self.base = base
+        self.proc = proc
+        self.output = ""
+
+
+@contextmanager
+def serving(env: dict[str, str], *args: str, ready_timeout: float = 30) -> Iterator[Server]:
+    """`livehook serve` on a free port, yielded once /readyz answers 200; SIGTERM after."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*LIVEHOOK, "serve", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", proc)
+    try:
+        _wait_ready(server, ready_timeout)
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            server.output, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            server.output, _ = proc.communicate()
+
+
+def _wait_ready(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise AssertionError(f"serve exited early:\n{server.proc.communicate()[0]}")
+        try:
+            if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("serve did not become ready")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from livehook.config import ConfigError, Settings
+from livehook.crypto import DecryptionError, SecretBox
+from livehook.storage.database import DatabaseURLError, async_url
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///data/x.db", "sqlite+aiosqlite:///data/x.db"),
+        ("postgresql://u:p@db:5432/lh", "postgresql+asyncpg://u:p@db:5432/lh"),
+        ("postgres://u@db/lh", "postgresql+asyncpg://u@db/lh"),
+        ("postgresql+asyncpg://u@db/lh", "postgresql+asyncpg://u@db/lh"),
+    ],
+)
+def test_plain_urls_get_the_async_driver(given: str, expected: str) -> None:
+    assert async_url(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["mysql://x/y", "not a url"])
+def test_unsupported_database_urls_are_refused(bad: str) -> None:
+    with pytest.raises(DatabaseURLError):
+        async_url(bad)
+
+
+def test_default_database_is_a_file_in_home(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'livehook.db'}"
+    assert settings.is_embedded
+
+
+def test_embedded_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = Settings(home=tmp_path).secret_keys()
+    assert Settings(home=tmp_path).secret_keys() == first
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_postgres_requires_a_secret_key(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, database_url="postgresql://db/lh")
+    with pytest.raises(ConfigError, match="LIVEHOOK_SECRET_KEY is required"):
+        settings.secret_keys()
+
+
+def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LIVEHOOK_HOME", str(tmp_path))
+    monkeypatch.setenv("LIVEHOOK_ALLOW_LOCAL_URLS", "true")
+    monkeypatch.setenv("LIVEHOOK_SECRET_KEY", "new-key-0123456789abcdef, old-key-0123456789abcdef")
+    settings = Settings()
+    assert settings.home == tmp_path and settings.allow_local_urls is True
+    assert settings.secret_keys() == ["new-key-0123456789abcdef", "old-key-0123456789abcdef"]
+
+
+def test_secret_box_round_trips_and_rotates_keys() -> None:
+    old = SecretBox(["old-key-0123456789abcdef"])
+    token = old.encrypt("whsec_abc")
+    assert "whsec_abc" not in token
+    rotated = SecretBox(["new-key-0123456789abcdef", "old-key-0123456789abcdef"])
+    assert rotated.decrypt(token) == "whsec_abc"
+    with pytest.raises(DecryptionError, match="LIVEHOOK_SECRET_KEY"):
+        SecretBox(["new-key-0123456789abcdef"]).decrypt(token)
+
+
+def test_short_secret_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least"):
+        SecretBox(["short"])
