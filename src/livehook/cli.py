@@ -159,7 +159,7 @@ def keys_list() -> None:
     """List API keys (never their secrets)."""
 
     async def show(services: Services) -> None:
-        keys = await services.keys.list(limit=10_000)
+        keys = await services.keys.list_page(limit=10_000)
         names = await services.keys.account_names({k.account_id for k in keys})
         table = Table("id", "account", "name", "prefix", "scopes", "created", "status")
         for k in keys:

@@ -89,13 +89,13 @@ async def test_malformed_json_is_422(client: httpx.AsyncClient, full_key: str) -
 async def test_oversized_body_is_413_and_nothing_is_created(
     client: httpx.AsyncClient, services: Services, full_key: str
 ) -> None:
-    before = await services.keys.list()
+    before = await services.keys.list_page()
     huge = b'{"name": "' + b"x" * MAX_REQUEST_BODY_BYTES + b'"}'
     response = await client.post(
         "/v1/keys", content=huge, headers={**auth(full_key), "Content-Type": "application/json"}
     )
     error(response, 413, "payload_too_large")
-    assert len(await services.keys.list()) == len(before)
+    assert len(await services.keys.list_page()) == len(before)
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:

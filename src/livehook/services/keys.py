@@ -90,11 +90,11 @@ class KeyService:
         async with self._db.transaction() as tx:
             return await ApiKeyRepository(tx).principal_for_hash(hash_api_key(plaintext))
 
-    async def list(
+    async def list_page(
         self, *, account_id: str | None = None, after: str | None = None, limit: int = 100
     ) -> list[ApiKey]:
         async with self._db.transaction() as tx:
-            return await ApiKeyRepository(tx).list(account_id=account_id, after=after, limit=limit)
+            return await ApiKeyRepository(tx).list_page(account_id=account_id, after=after, limit=limit)
 
     async def account_names(self, account_ids: set[str]) -> dict[str, str]:
         async with self._db.transaction() as tx:

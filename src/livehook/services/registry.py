@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from livehook.crypto import SecretBox
 from livehook.services.keys import KeyService
+from livehook.services.webhooks import WebhookService
 from livehook.storage.db import Database
 
 
@@ -14,4 +15,5 @@ class Services:
     db: Database
     box: SecretBox
     keys: KeyService
+    webhooks: WebhookService
     allow_local_urls: bool = False

@@ -96,7 +96,7 @@ class ApiKeyRepository:
         row = (await self._conn.execute(query)).first()
         return _api_key(row) if row else None
 
-    async def list(
+    async def list_page(
         self, *, account_id: str | None = None, after: str | None = None, limit: int = 100
     ) -> list[ApiKey]:
         query = select(api_keys).order_by(api_keys.c.id).limit(limit)

@@ -1,0 +1,118 @@
+"""Webhook endpoints: CRUD and secret rotation. The secret is shown by create and rotate only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from livehook.api.deps import ServicesDep, require
+from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
+from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
+from livehook.api.schemas.webhooks import (
+    RotateSecret,
+    WebhookCreate,
+    WebhookPublic,
+    WebhookUpdate,
+    WebhookWithSecret,
+)
+from livehook.domain.accounts import Principal
+from livehook.domain.scopes import WEBHOOKS_READ, WEBHOOKS_WRITE
+from livehook.services.webhooks import WebhookDraft
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
+Reader = Annotated[Principal, Depends(require(WEBHOOKS_READ))]
+Writer = Annotated[Principal, Depends(require(WEBHOOKS_WRITE))]
+
+
+@router.post(
+    "",
+    response_model=Envelope[WebhookWithSecret],
+    status_code=201,
+    summary="Register an endpoint (its secret is shown once)",
+    responses={409: ERROR_RESPONSES[404] | {"description": "Already registered"}},
+)
+async def create_webhook(
+    body: WebhookCreate, principal: Writer, services: ServicesDep
+) -> Envelope[WebhookWithSecret]:
+    created = await services.webhooks.create(
+        principal,
+        WebhookDraft(
+            url=body.url,
+            description=body.description,
+            events=tuple(body.events),
+            model=body.model,
+            payload_format=body.payload_format,
+            signature_scheme=body.signature_scheme,
+            retry_policy=body.retry_policy,
+            timeout_seconds=body.timeout_seconds,
+            headers=body.headers,
+        ),
+    )
+    return Envelope(
+        data=WebhookWithSecret(
+            **WebhookPublic.of(created.webhook).model_dump(), secret=created.secret
+        ),
+        message="webhook created; store the secret now: it is not shown again",
+    )
+
+
+@router.get(
+    "", response_model=Envelope[Page[WebhookPublic]], summary="List the account's endpoints"
+)
+async def list_webhooks(
+    principal: Reader,
+    services: ServicesDep,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    status: Annotated[Literal["active", "disabled"] | None, Query()] = None,
+) -> Envelope[Page[WebhookPublic]]:
+    rows = await services.webhooks.list_page(principal, after=cursor, limit=limit + 1, status=status)
+    return Envelope(data=page_of(rows, limit, WebhookPublic.of))
+
+
+@router.get("/{webhook_id}", response_model=Envelope[WebhookPublic], summary="Get an endpoint")
+async def get_webhook(
+    webhook_id: str, principal: Reader, services: ServicesDep
+) -> Envelope[WebhookPublic]:
+    return Envelope(data=WebhookPublic.of(await services.webhooks.get(principal, webhook_id)))
+
+
+@router.patch("/{webhook_id}", response_model=Envelope[WebhookPublic], summary="Change an endpoint")
+async def update_webhook(
+    webhook_id: str, body: WebhookUpdate, principal: Writer, services: ServicesDep
+) -> Envelope[WebhookPublic]:
+    changes = body.model_dump(exclude_unset=True)
+    webhook = await services.webhooks.update(principal, webhook_id, changes)
+    return Envelope(data=WebhookPublic.of(webhook), message="webhook updated")
+
+
+@router.delete("/{webhook_id}", response_model=Envelope[None], summary="Delete an endpoint")
+async def delete_webhook(
+    webhook_id: str, principal: Writer, services: ServicesDep
+) -> Envelope[None]:
+    await services.webhooks.delete(principal, webhook_id)
+    return Envelope(data=None, message="webhook deleted")
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    response_model=Envelope[WebhookWithSecret],
+    summary="Rotate the signing secret (the old one keeps signing for an overlap)",
+)
+async def rotate_secret(
+    webhook_id: str,
+    principal: Writer,
+    services: ServicesDep,
+    body: RotateSecret | None = None,
+) -> Envelope[WebhookWithSecret]:
+    overlap = body.overlap_seconds if body else None
+    rotated = await services.webhooks.rotate_secret(principal, webhook_id, overlap)
+    return Envelope(
+        data=WebhookWithSecret(
+            **WebhookPublic.of(rotated.webhook).model_dump(),
+            secret=rotated.secret,
+            previous_secret_expires_at=rotated.previous_secret_expires_at,
+        ),
+        message="secret rotated; store the new secret now: it is not shown again",
+    )

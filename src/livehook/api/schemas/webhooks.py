@@ -1,0 +1,127 @@
+"""Webhook request and response shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from livehook.domain.webhooks import (
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_TIMEOUT_SECONDS,
+    MIN_TIMEOUT_SECONDS,
+    Webhook,
+    redact_headers,
+)
+
+RetryPolicyField = Annotated[
+    Literal["standard", "once"] | list[Annotated[int, Field(ge=1, le=86400)]],
+    Field(
+        description="`standard` (0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20 % jitter), "
+        "`once` (one retry), or a list of delays in seconds between attempts.",
+        examples=["standard", [10, 60, 600]],
+    ),
+]
+EventList = Annotated[
+    list[Annotated[str, Field(max_length=64)]],
+    Field(max_length=32, description="Event types to receive; empty means all."),
+]
+Headers = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=1024)]],
+    Field(description="Custom headers sent with every delivery (sensitive values are redacted)."),
+]
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2048, examples=["https://example.com/webhooks/livehook"])
+    description: str = Field(default="", max_length=500)
+    events: EventList = Field(default_factory=list)
+    model: str | None = Field(default=None, max_length=32, description="Null: every model.")
+    payload_format: Literal["full", "thin"] = "full"
+    signature_scheme: Literal["hmac-sha256", "standard-webhooks"] = "hmac-sha256"
+    retry_policy: RetryPolicyField = "standard"
+    timeout_seconds: int = Field(
+        default=DEFAULT_TIMEOUT_SECONDS, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS
+    )
+    headers: Headers = Field(default_factory=dict)
+
+
+class WebhookUpdate(BaseModel):
+    """Only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, max_length=2048)
+    description: str | None = Field(default=None, max_length=500)
+    events: EventList | None = None
+    model: str | None = Field(default=None, max_length=32)
+    payload_format: Literal["full", "thin"] | None = None
+    signature_scheme: Literal["hmac-sha256", "standard-webhooks"] | None = None
+    retry_policy: RetryPolicyField | None = None
+    timeout_seconds: int | None = Field(
+        default=None, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS
+    )
+    headers: Headers | None = None
+    status: Literal["active", "disabled"] | None = None
+    disabled_reason: str | None = Field(default=None, max_length=500)
+
+
+class RotateSecret(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    overlap_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=7 * 86400,
+        description="How long the old secret keeps signing beside the new one (default 24 h).",
+    )
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    api_key_id: str
+    url: str
+    description: str
+    events: list[str]
+    model: str | None
+    payload_format: str
+    signature_scheme: str
+    retry_policy: str | list[int]
+    timeout_seconds: int
+    headers: dict[str, str]
+    status: str
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, webhook: Webhook) -> WebhookPublic:
+        return cls(
+            id=webhook.id,
+            api_key_id=webhook.api_key_id,
+            url=webhook.url,
+            description=webhook.description,
+            events=list(webhook.events),
+            model=webhook.model,
+            payload_format=webhook.payload_format,
+            signature_scheme=webhook.signature_scheme,
+            retry_policy=webhook.retry_policy,
+            timeout_seconds=webhook.timeout_seconds,
+            headers=redact_headers(webhook.headers),
+            status=webhook.status,
+            disabled_reason=webhook.disabled_reason,
+            disabled_at=webhook.disabled_at,
+            created_at=webhook.created_at,
+            updated_at=webhook.updated_at,
+        )
+
+
+class WebhookWithSecret(WebhookPublic):
+    secret: str = Field(description="The signing secret. Shown once: store it now.")
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, description="After a rotation: when the old secret stops signing."
+    )

@@ -1,0 +1,282 @@
+"""Webhook endpoints: register, change, rotate the secret, disable; secrets shown once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from livehook.crypto import SecretBox
+from livehook.domain import catalog
+from livehook.domain.accounts import Principal
+from livehook.domain.addresses import UnsafeURLError
+from livehook.domain.retry import RetryPolicy
+from livehook.domain.webhooks import (
+    MAX_PREVIOUS_SECRETS,
+    PAYLOAD_FORMATS,
+    SIGNATURE_SCHEMES,
+    HeaderError,
+    Webhook,
+    check_custom_headers,
+    rotation_overlap,
+)
+from livehook.services import ids
+from livehook.services.clock import Clock, system_clock
+from livehook.services.errors import Conflict, InvalidRequest, NotFound
+from livehook.storage.db import Database, Transaction
+from livehook.storage.repositories.webhooks import WebhookRepository
+
+# Checks a URL (rules + DNS) and returns it normalized; raises UnsafeURLError.
+UrlGuard = Callable[[str], Awaitable[str]]
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDraft:
+    url: str
+    description: str = ""
+    events: tuple[str, ...] = ()
+    model: str | None = None
+    payload_format: str = "full"
+    signature_scheme: str = "hmac-sha256"
+    retry_policy: str | list[int] = "standard"
+    timeout_seconds: int = 5
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WithSecret:
+    """A webhook with its new secret in clear: only create and rotate return one."""
+
+    webhook: Webhook
+    secret: str
+    previous_secret_expires_at: datetime | None = None
+
+
+class WebhookService:
+    def __init__(
+        self, db: Database, box: SecretBox, url_guard: UrlGuard, clock: Clock = system_clock
+    ) -> None:
+        self._db = db
+        self._box = box
+        self._guard = url_guard
+        self._clock = clock
+
+    def repository(self, tx: Transaction) -> WebhookRepository:
+        return WebhookRepository(tx, self._decode_headers)
+
+    def _decode_headers(self, stored: str | None) -> dict[str, str]:
+        return json.loads(self._box.decrypt(stored)) if stored else {}
+
+    def _encode_headers(self, headers: Mapping[str, str]) -> str | None:
+        return self._box.encrypt(json.dumps(dict(headers))) if headers else None
+
+    async def create(self, principal: Principal, draft: WebhookDraft) -> WithSecret:
+        url = await self._checked_url(draft.url)
+        values = _validated(draft)
+        now = self._clock()
+        secret = ids.new_signing_secret()
+        webhook = Webhook(
+            id=ids.new_id("wh"),
+            account_id=principal.account_id,
+            api_key_id=principal.key_id,
+            url=url,
+            description=draft.description,
+            status="active",
+            disabled_reason=None,
+            disabled_at=None,
+            failing_since=None,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        async with self._db.transaction() as tx:
+            repo = self.repository(tx)
+            existing = await repo.find_duplicate(principal.key_id, url, webhook.model)
+            if existing:
+                raise _duplicate(existing)
+            await repo.add(webhook, headers_encrypted=self._encode_headers(webhook.headers))
+            await repo.add_secret(ids.new_id("whs"), webhook.id, self._box.encrypt(secret), now)
+        return WithSecret(webhook, secret)
+
+    async def get(self, principal: Principal, webhook_id: str) -> Webhook:
+        async with self._db.transaction() as tx:
+            return await self._get(self.repository(tx), principal, webhook_id)
+
+    @staticmethod
+    async def _get(repo: WebhookRepository, principal: Principal, webhook_id: str) -> Webhook:
+        webhook = await repo.get(webhook_id, account_id=principal.account_id)
+        if webhook is None:
+            raise NotFound(f"webhook {webhook_id} not found")
+        return webhook
+
+    async def list_page(
+        self,
+        principal: Principal,
+        *,
+        after: str | None = None,
+        limit: int = 50,
+        status: str | None = None,
+    ) -> list[Webhook]:
+        async with self._db.transaction() as tx:
+            return await self.repository(tx).list_page(
+                account_id=principal.account_id, after=after, limit=limit, status=status
+            )
+
+    async def update(
+        self, principal: Principal, webhook_id: str, changes: Mapping[str, Any]
+    ) -> Webhook:
+        """Apply the fields present in ``changes``; the URL is checked again if it changes."""
+        url = await self._checked_url(changes["url"]) if "url" in changes else None
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            repo = self.repository(tx)
+            current = await self._get(repo, principal, webhook_id)
+            merged = _merge(current, changes, url)
+            values = _validated(merged)
+            if (merged.url, values["model"]) != (current.url, current.model):
+                existing = await repo.find_duplicate(
+                    current.api_key_id, merged.url, values["model"]
+                )
+                if existing and existing != webhook_id:
+                    raise _duplicate(existing)
+            columns: dict[str, Any] = {
+                "url": merged.url,
+                "description": merged.description,
+                "events": list(values["events"]),
+                "model": values["model"] or "",
+                "payload_format": values["payload_format"],
+                "signature_scheme": values["signature_scheme"],
+                "retry_policy": values["retry_policy"],
+                "timeout_seconds": values["timeout_seconds"],
+                "headers": self._encode_headers(values["headers"]),
+                "updated_at": now,
+                **_status_columns(current, changes, now),
+            }
+            await repo.update(webhook_id, columns)
+            updated = await repo.get(webhook_id, account_id=principal.account_id)
+        assert updated is not None
+        return updated
+
+    async def delete(self, principal: Principal, webhook_id: str) -> None:
+        async with self._db.transaction() as tx:
+            if not await self.repository(tx).delete(webhook_id, account_id=principal.account_id):
+                raise NotFound(f"webhook {webhook_id} not found")
+
+    async def rotate_secret(
+        self, principal: Principal, webhook_id: str, overlap_seconds: int | None = None
+    ) -> WithSecret:
+        """A new secret; the current one keeps signing beside it for the overlap."""
+        try:
+            overlap = rotation_overlap(overlap_seconds)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), field="overlap_seconds") from None
+        now = self._clock()
+        secret = ids.new_signing_secret()
+        async with self._db.transaction() as tx:
+            repo = self.repository(tx)
+            webhook = await self._get(repo, principal, webhook_id)
+            await repo.delete_expired_secrets(webhook_id, now)
+            live = await repo.secrets(webhook_id, now=now)
+            ends = now + overlap
+            # The newest live secrets stay (up to the cap); older ones stop signing now.
+            keep, drop = live[:MAX_PREVIOUS_SECRETS], live[MAX_PREVIOUS_SECRETS:]
+            await repo.expire_secrets([s.id for s in keep if s.expires_at is None], ends)
+            await repo.expire_secrets([s.id for s in drop], now)
+            await repo.add_secret(ids.new_id("whs"), webhook_id, self._box.encrypt(secret), now)
+        return WithSecret(webhook, secret, ends if overlap else None)
+
+    async def signing_secrets(self, tx: Transaction, webhook_id: str, now: datetime) -> list[str]:
+        """The secrets that sign a delivery now, newest first (decrypted)."""
+        stored = await self.repository(tx).secrets(webhook_id, now=now)
+        return [self._box.decrypt(s.secret) for s in stored]
+
+    async def _checked_url(self, url: str) -> str:
+        try:
+            return await self._guard(url)
+        except UnsafeURLError as exc:
+            raise InvalidRequest(str(exc), field="url") from None
+
+
+def _duplicate(existing_id: str) -> Conflict:
+    return Conflict(
+        f"a webhook for this API key, URL and model already exists: {existing_id}",
+        existing_id=existing_id,
+    )
+
+
+def _merge(current: Webhook, changes: Mapping[str, Any], url: str | None) -> WebhookDraft:
+    def pick(name: str) -> Any:
+        return changes[name] if name in changes else getattr(current, name)
+
+    return WebhookDraft(
+        url=url or current.url,
+        description=pick("description"),
+        events=tuple(pick("events")),
+        model=pick("model"),
+        payload_format=pick("payload_format"),
+        signature_scheme=pick("signature_scheme"),
+        retry_policy=pick("retry_policy"),
+        timeout_seconds=pick("timeout_seconds"),
+        headers=pick("headers"),
+    )
+
+
+def _status_columns(current: Webhook, changes: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    status = changes.get("status")
+    if status is None or status == current.status:
+        return {}
+    if status == "active":
+        # Re-enabling starts a clean slate for the failure clock.
+        return {
+            "status": "active",
+            "disabled_reason": None,
+            "disabled_at": None,
+            "failing_since": None,
+        }
+    if status == "disabled":
+        reason = changes.get("disabled_reason") or "disabled by the account"
+        return {"status": "disabled", "disabled_reason": reason, "disabled_at": now}
+    raise InvalidRequest("status must be `active` or `disabled`", field="status")
+
+
+def _validated(draft: WebhookDraft) -> dict[str, Any]:
+    """The draft's fields checked against the catalogs and bounds; InvalidRequest names a field."""
+    try:
+        events = catalog.check_event_types(draft.events)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="events") from None
+    if draft.model is not None:
+        try:
+            catalog.check_model(draft.model)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), field="model") from None
+    if draft.payload_format not in PAYLOAD_FORMATS:
+        raise InvalidRequest("payload_format must be `full` or `thin`", field="payload_format")
+    if draft.signature_scheme not in SIGNATURE_SCHEMES:
+        raise InvalidRequest(
+            "signature_scheme must be `hmac-sha256` or `standard-webhooks`",
+            field="signature_scheme",
+        )
+    try:
+        policy = RetryPolicy.parse(draft.retry_policy)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="retry_policy") from None
+    if not 1 <= draft.timeout_seconds <= 30:
+        raise InvalidRequest("timeout_seconds must be between 1 and 30", field="timeout_seconds")
+    try:
+        headers = check_custom_headers(draft.headers)
+    except HeaderError as exc:
+        raise InvalidRequest(str(exc), field="headers") from None
+    return {
+        "events": events,
+        "model": draft.model,
+        "payload_format": draft.payload_format,
+        "signature_scheme": draft.signature_scheme,
+        "retry_policy": policy.to_json(),
+        "timeout_seconds": draft.timeout_seconds,
+        "headers": headers,
+    }

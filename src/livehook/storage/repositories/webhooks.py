@@ -1,0 +1,196 @@
+"""Webhook endpoints and their signing secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from livehook.domain.webhooks import Webhook
+from livehook.storage.db import Transaction
+from livehook.storage.tables import webhook_secrets, webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSecret:
+    id: str
+    secret: str  # encrypted
+    created_at: datetime
+    expires_at: datetime | None
+
+
+def _to_webhook(row: Any, decode_headers: Callable[[str | None], Mapping[str, str]]) -> Webhook:
+    return Webhook(
+        id=row.id,
+        account_id=row.account_id,
+        api_key_id=row.api_key_id,
+        url=row.url,
+        description=row.description,
+        events=tuple(row.events),
+        model=row.model or None,
+        payload_format=row.payload_format,
+        signature_scheme=row.signature_scheme,
+        retry_policy=row.retry_policy,
+        timeout_seconds=row.timeout_seconds,
+        headers=decode_headers(row.headers),
+        status=row.status,
+        disabled_reason=row.disabled_reason,
+        disabled_at=row.disabled_at,
+        failing_since=row.failing_since,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class WebhookRepository:
+    """``headers`` are stored encrypted: the caller supplies the codec (storage holds no keys)."""
+
+    def __init__(
+        self,
+        tx: Transaction,
+        decode_headers: Callable[[str | None], Mapping[str, str]] = lambda _: {},
+    ) -> None:
+        self._conn = tx.conn
+        self._decode = decode_headers
+
+    async def add(self, webhook: Webhook, *, headers_encrypted: str | None) -> None:
+        await self._conn.execute(
+            insert(webhooks).values(
+                id=webhook.id,
+                account_id=webhook.account_id,
+                api_key_id=webhook.api_key_id,
+                url=webhook.url,
+                description=webhook.description,
+                events=list(webhook.events),
+                model=webhook.model or "",
+                payload_format=webhook.payload_format,
+                signature_scheme=webhook.signature_scheme,
+                retry_policy=webhook.retry_policy,
+                timeout_seconds=webhook.timeout_seconds,
+                headers=headers_encrypted,
+                status=webhook.status,
+                disabled_reason=webhook.disabled_reason,
+                disabled_at=webhook.disabled_at,
+                failing_since=None,
+                created_at=webhook.created_at,
+                updated_at=webhook.updated_at,
+            )
+        )
+
+    async def get(self, webhook_id: str, *, account_id: str) -> Webhook | None:
+        query = select(webhooks).where(
+            webhooks.c.id == webhook_id, webhooks.c.account_id == account_id
+        )
+        row = (await self._conn.execute(query)).first()
+        return _to_webhook(row, self._decode) if row else None
+
+    async def get_any(self, webhook_id: str) -> Webhook | None:
+        """By id alone: for the delivery worker, which acts for every account."""
+        row = (
+            await self._conn.execute(select(webhooks).where(webhooks.c.id == webhook_id))
+        ).first()
+        return _to_webhook(row, self._decode) if row else None
+
+    async def find_duplicate(self, api_key_id: str, url: str, model: str | None) -> str | None:
+        query = select(webhooks.c.id).where(
+            webhooks.c.api_key_id == api_key_id,
+            webhooks.c.url == url,
+            webhooks.c.model == (model or ""),
+        )
+        return (await self._conn.execute(query)).scalar_one_or_none()
+
+    async def list_page(
+        self,
+        *,
+        account_id: str,
+        after: str | None = None,
+        limit: int = 50,
+        api_key_id: str | None = None,
+        status: str | None = None,
+    ) -> list[Webhook]:
+        query = (
+            select(webhooks)
+            .where(webhooks.c.account_id == account_id)
+            .order_by(webhooks.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(webhooks.c.id > after)
+        if api_key_id is not None:
+            query = query.where(webhooks.c.api_key_id == api_key_id)
+        if status is not None:
+            query = query.where(webhooks.c.status == status)
+        return [_to_webhook(r, self._decode) for r in (await self._conn.execute(query)).all()]
+
+    async def active_for_key(self, api_key_id: str) -> list[Webhook]:
+        """The fan-out candidates of one API key (filters are applied by the caller)."""
+        query = select(webhooks).where(
+            webhooks.c.api_key_id == api_key_id, webhooks.c.status == "active"
+        )
+        return [_to_webhook(r, self._decode) for r in (await self._conn.execute(query)).all()]
+
+    async def active_for_account(self, account_id: str) -> list[Webhook]:
+        query = select(webhooks).where(
+            webhooks.c.account_id == account_id, webhooks.c.status == "active"
+        )
+        return [_to_webhook(r, self._decode) for r in (await self._conn.execute(query)).all()]
+
+    async def update(self, webhook_id: str, values: Mapping[str, Any]) -> None:
+        """Column values as stored (``model`` "" for all, ``headers`` already encrypted)."""
+        await self._conn.execute(
+            update(webhooks).where(webhooks.c.id == webhook_id).values(**values)
+        )
+
+    async def delete(self, webhook_id: str, *, account_id: str) -> bool:
+        result = await self._conn.execute(
+            delete(webhooks).where(webhooks.c.id == webhook_id, webhooks.c.account_id == account_id)
+        )
+        return bool(result.rowcount)
+
+    # --- secrets -------------------------------------------------------------------------
+
+    async def add_secret(
+        self, secret_id: str, webhook_id: str, encrypted: str, created_at: datetime
+    ) -> None:
+        await self._conn.execute(
+            insert(webhook_secrets).values(
+                id=secret_id,
+                webhook_id=webhook_id,
+                secret=encrypted,
+                created_at=created_at,
+                expires_at=None,
+            )
+        )
+
+    async def secrets(self, webhook_id: str, *, now: datetime) -> list[StoredSecret]:
+        """The secrets that sign now, newest first (the current one, then overlapping ones)."""
+        query = (
+            select(webhook_secrets)
+            .where(
+                webhook_secrets.c.webhook_id == webhook_id,
+                (webhook_secrets.c.expires_at.is_(None)) | (webhook_secrets.c.expires_at > now),
+            )
+            .order_by(webhook_secrets.c.created_at.desc(), webhook_secrets.c.id.desc())
+        )
+        return [
+            StoredSecret(r.id, r.secret, r.created_at, r.expires_at)
+            for r in (await self._conn.execute(query)).all()
+        ]
+
+    async def expire_secrets(self, secret_ids: list[str], at: datetime) -> None:
+        if secret_ids:
+            await self._conn.execute(
+                update(webhook_secrets)
+                .where(webhook_secrets.c.id.in_(secret_ids))
+                .values(expires_at=at)
+            )
+
+    async def delete_expired_secrets(self, webhook_id: str, now: datetime) -> None:
+        await self._conn.execute(
+            delete(webhook_secrets).where(
+                webhook_secrets.c.webhook_id == webhook_id, webhook_secrets.c.expires_at <= now
+            )
+        )
