@@ -35,6 +35,8 @@ _URL_SHAPE = re.compile(
 )
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _HEX_NUMBER = re.compile(r"0[xX][0-9A-Fa-f]*")
+_OCTAL_NUMBER = re.compile(r"0[0-7]+")
+_DECIMAL_NUMBER = re.compile(r"0|[1-9][0-9]*")
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".localdomain")
 # RFC 3986 characters that may stay as they are in a path or query; the rest is percent-encoded.
 _PATH_SAFE = "/%!$&'()*+,;=:@-._~"
@@ -273,13 +275,11 @@ def _parse_legacy_ipv4(host: str) -> IPv4Address | None:
 
 
 def _parse_ipv4_number(part: str) -> int | None:
-    if not part.isascii():
-        return None
-    try:
-        if _HEX_NUMBER.fullmatch(part):
-            return int(part[2:] or "0", 16)
-        if len(part) > 1 and part.startswith("0"):
-            return int(part, 8)
-        return int(part, 10) if part.isdigit() else None
-    except ValueError:  # an 8 or 9 in an octal part
-        return None
+    # Regexes, not int() alone: int() also takes "1_0", " 1" and non-ASCII digits.
+    if _HEX_NUMBER.fullmatch(part):
+        return int(part[2:] or "0", 16)
+    if _OCTAL_NUMBER.fullmatch(part):
+        return int(part, 8)
+    if _DECIMAL_NUMBER.fullmatch(part):
+        return int(part, 10)
+    return None
