@@ -112,6 +112,62 @@ def serve(
     run_server(settings, host=host, port=port, console=console)
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Deliveries in flight at once.")
+    ] = 100,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Run until no delivery is due, then exit.")
+    ] = False,
+) -> None:
+    """Run a delivery worker. Any number of them can share one PostgreSQL."""
+    import signal
+
+    from livehook.api.app import build_worker
+    from livehook.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def work(services: Services) -> int:
+        if services.db.dialect != "sqlite" and await services.db.needs_migration():
+            raise _fail("the database schema is not up to date: run `livehook migrate` first")
+        runner = build_worker(settings, services, concurrency=concurrency)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            # Stop claiming; sends in flight finish and are recorded before the process exits.
+            loop.add_signal_handler(signum, runner.request_stop)
+        if not burst:
+            err_console.print(
+                f"livehook worker running on {_redacted(settings)} "
+                f"(concurrency {concurrency}); SIGTERM or Ctrl-C stops it gracefully"
+            )
+        try:
+            await runner.run(until_idle=burst)
+        finally:
+            await runner.close()
+        return runner.attempts_made
+
+    attempts = _with_services(work)
+    if burst:
+        console.print(f"[green]✓[/] nothing left to send: {attempts} attempts made")
+
+
+@app.command()
+def prune() -> None:
+    """Remove delivery payloads older than the retention period; attempts and counts stay."""
+    settings = _settings()
+
+    async def run(services: Services) -> int:
+        return await services.deliveries.prune()
+
+    count = _with_services(run)
+    console.print(
+        f"[green]✓[/] pruned {count} delivery payloads older than {settings.retention_days} days"
+    )
+
+
 @keys_app.command("create")
 def keys_create(
     account: Annotated[str, typer.Option(help="Account name (created if new).")],

@@ -4,21 +4,39 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from livehook import __version__
 from livehook.api.errors import install_error_handlers
 from livehook.api.limits import BodySizeLimit
-from livehook.api.routes import catalog, health, keys, me, webhooks
+from livehook.api.routes import (
+    catalog,
+    deliveries,
+    events,
+    health,
+    keys,
+    me,
+    sessions,
+    stats,
+    webhooks,
+)
 from livehook.config import Settings
 from livehook.constants import MAX_REQUEST_BODY_BYTES
 from livehook.crypto import SecretBox
+from livehook.delivery.config import WorkerConfig
 from livehook.delivery.resolver import check_url_resolves_safely
+from livehook.delivery.sender import Sender
+from livehook.delivery.worker import Worker
+from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
 from livehook.services.registry import Services
+from livehook.services.sessions import SessionService
+from livehook.services.stats import StatsService
 from livehook.services.webhooks import WebhookService
 from livehook.storage.db import Database
+from livehook.storage.notify import Wakeup
 
 DESCRIPTION = """
 Signed, retried, logged webhooks for human-verification sessions.
@@ -36,12 +54,43 @@ def build_services(settings: Settings) -> Services:
     async def url_guard(url: str) -> str:
         return (await check_url_resolves_safely(url, allow_local=allow_local)).url
 
+    wakeup = Wakeup()
+    webhooks_service = WebhookService(db, box, url_guard)
     return Services(
         db=db,
         box=box,
         keys=KeyService(db, box),
-        webhooks=WebhookService(db, box, url_guard),
+        webhooks=webhooks_service,
+        sessions=SessionService(db, url_guard, on_enqueued=wakeup.set),
+        stats=StatsService(db),
+        deliveries=DeliveryService(
+            db,
+            webhooks_service,
+            on_enqueued=wakeup.set,
+            retention=timedelta(days=settings.retention_days),
+        ),
+        wakeup=wakeup,
         allow_local_urls=allow_local,
+    )
+
+
+def build_worker(
+    settings: Settings, services: Services, *, concurrency: int | None = None
+) -> Worker:
+    """The delivery worker over ``services``, woken by the same ``Wakeup``."""
+    defaults = WorkerConfig()
+    config = WorkerConfig(
+        concurrency=concurrency or defaults.concurrency,
+        disable_after=timedelta(days=settings.disable_after_days),
+        retention=timedelta(days=settings.retention_days),
+    )
+    return Worker(
+        services.db,
+        services.webhooks,
+        services.box,
+        Sender(allow_local=settings.allow_local_urls),
+        config=config,
+        wakeup=services.wakeup,
     )
 
 
@@ -51,9 +100,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = build_worker(settings, services) if settings.run_worker else None
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()  # in-flight sends finish and are recorded first
+                await worker.close()
             await services.db.dispose()
 
     app = FastAPI(
@@ -67,7 +122,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, me, keys, webhooks, catalog):
+    for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     return app

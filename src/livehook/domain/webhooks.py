@@ -89,6 +89,23 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: (REDACTED if is_sensitive_header(k) else v) for k, v in headers.items()}
 
 
+def restore_redacted(sent: Mapping[str, str], stored: Mapping[str, str]) -> dict[str, str]:
+    """``sent`` with each ``[redacted]`` placeholder replaced by the stored value of that header.
+
+    Clients send back the map they were shown; without this, a credential would be overwritten
+    by the placeholder. Names compare case-insensitively, as HTTP does.
+    """
+    by_name = {name.lower(): value for name, value in stored.items()}
+    restored: dict[str, str] = {}
+    for name, value in sent.items():
+        if value == REDACTED and is_sensitive_header(name):
+            if name.lower() not in by_name:
+                raise HeaderError(f"header {name!r} is {REDACTED} but has no stored value")
+            value = by_name[name.lower()]
+        restored[name] = value
+    return restored
+
+
 def check_custom_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Validated custom headers, or HeaderError saying which one is wrong and why."""
     if len(headers) > MAX_CUSTOM_HEADERS:

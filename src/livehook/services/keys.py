@@ -94,7 +94,9 @@ class KeyService:
         self, *, account_id: str | None = None, after: str | None = None, limit: int = 100
     ) -> list[ApiKey]:
         async with self._db.transaction() as tx:
-            return await ApiKeyRepository(tx).list_page(account_id=account_id, after=after, limit=limit)
+            return await ApiKeyRepository(tx).list_page(
+                account_id=account_id, after=after, limit=limit
+            )
 
     async def account_names(self, account_ids: set[str]) -> dict[str, str]:
         async with self._db.transaction() as tx:

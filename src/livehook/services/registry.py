@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livehook.crypto import SecretBox
+from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
+from livehook.services.sessions import SessionService
+from livehook.services.stats import StatsService
 from livehook.services.webhooks import WebhookService
 from livehook.storage.db import Database
+from livehook.storage.notify import Wakeup
 
 
 @dataclass(slots=True)
@@ -16,4 +20,8 @@ class Services:
     box: SecretBox
     keys: KeyService
     webhooks: WebhookService
+    sessions: SessionService
+    stats: StatsService
+    deliveries: DeliveryService
+    wakeup: Wakeup  # set after a commit that queued deliveries: wakes the in-process worker
     allow_local_urls: bool = False

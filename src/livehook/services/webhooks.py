@@ -20,13 +20,14 @@ from livehook.domain.webhooks import (
     HeaderError,
     Webhook,
     check_custom_headers,
+    restore_redacted,
     rotation_overlap,
 )
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.storage.db import Database, Transaction
-from livehook.storage.repositories.webhooks import WebhookRepository
+from livehook.storage.repositories.webhooks import DuplicateWebhookError, WebhookRepository
 
 # Checks a URL (rules + DNS) and returns it normalized; raises UnsafeURLError.
 UrlGuard = Callable[[str], Awaitable[str]]
@@ -93,13 +94,16 @@ class WebhookService:
             updated_at=now,
             **values,
         )
-        async with self._db.transaction() as tx:
-            repo = self.repository(tx)
-            existing = await repo.find_duplicate(principal.key_id, url, webhook.model)
-            if existing:
-                raise _duplicate(existing)
-            await repo.add(webhook, headers_encrypted=self._encode_headers(webhook.headers))
-            await repo.add_secret(ids.new_id("whs"), webhook.id, self._box.encrypt(secret), now)
+        try:
+            async with self._db.transaction() as tx:
+                repo = self.repository(tx)
+                existing = await repo.find_duplicate(principal.key_id, url, webhook.model)
+                if existing:
+                    raise _duplicate(existing)
+                await repo.add(webhook, headers_encrypted=self._encode_headers(webhook.headers))
+                await repo.add_secret(ids.new_id("whs"), webhook.id, self._box.encrypt(secret), now)
+        except DuplicateWebhookError:
+            raise await self._raced_duplicate(principal.key_id, url, webhook.model) from None
         return WithSecret(webhook, secret)
 
     async def get(self, principal: Principal, webhook_id: str) -> Webhook:
@@ -132,6 +136,19 @@ class WebhookService:
         """Apply the fields present in ``changes``; the URL is checked again if it changes."""
         url = await self._checked_url(changes["url"]) if "url" in changes else None
         now = self._clock()
+        try:
+            return await self._update(principal, webhook_id, changes, url, now)
+        except _RacedDuplicate as raced:
+            raise await self._raced_duplicate(*raced.args) from None
+
+    async def _update(
+        self,
+        principal: Principal,
+        webhook_id: str,
+        changes: Mapping[str, Any],
+        url: str | None,
+        now: datetime,
+    ) -> Webhook:
         async with self._db.transaction() as tx:
             repo = self.repository(tx)
             current = await self._get(repo, principal, webhook_id)
@@ -156,7 +173,10 @@ class WebhookService:
                 "updated_at": now,
                 **_status_columns(current, changes, now),
             }
-            await repo.update(webhook_id, columns)
+            try:
+                await repo.update(webhook_id, columns)
+            except DuplicateWebhookError:
+                raise _RacedDuplicate(current.api_key_id, merged.url, values["model"]) from None
             updated = await repo.get(webhook_id, account_id=principal.account_id)
         assert updated is not None
         return updated
@@ -194,6 +214,15 @@ class WebhookService:
         stored = await self.repository(tx).secrets(webhook_id, now=now)
         return [self._box.decrypt(s.secret) for s in stored]
 
+    async def _raced_duplicate(self, api_key_id: str, url: str, model: str | None) -> Conflict:
+        """The 409 when the unique constraint, not the check before it, caught the duplicate.
+
+        Looked up in a new transaction: the failed one is aborted (PostgreSQL).
+        """
+        async with self._db.transaction() as tx:
+            existing = await self.repository(tx).find_duplicate(api_key_id, url, model)
+        return _duplicate(existing)
+
     async def _checked_url(self, url: str) -> str:
         try:
             return await self._guard(url)
@@ -201,7 +230,13 @@ class WebhookService:
             raise InvalidRequest(str(exc), field="url") from None
 
 
-def _duplicate(existing_id: str) -> Conflict:
+class _RacedDuplicate(Exception):
+    """Carries (api_key_id, url, model) out of the aborted transaction of an update."""
+
+
+def _duplicate(existing_id: str | None) -> Conflict:
+    if existing_id is None:  # registered and deleted again while we looked
+        return Conflict("a webhook for this API key, URL and model changed meanwhile; try again")
     return Conflict(
         f"a webhook for this API key, URL and model already exists: {existing_id}",
         existing_id=existing_id,
@@ -212,6 +247,11 @@ def _merge(current: Webhook, changes: Mapping[str, Any], url: str | None) -> Web
     def pick(name: str) -> Any:
         return changes[name] if name in changes else getattr(current, name)
 
+    try:
+        headers = restore_redacted(pick("headers"), current.headers)
+    except HeaderError as exc:
+        raise InvalidRequest(str(exc), field="headers") from None
+
     return WebhookDraft(
         url=url or current.url,
         description=pick("description"),
@@ -221,7 +261,7 @@ def _merge(current: Webhook, changes: Mapping[str, Any], url: str | None) -> Web
         signature_scheme=pick("signature_scheme"),
         retry_policy=pick("retry_policy"),
         timeout_seconds=pick("timeout_seconds"),
-        headers=pick("headers"),
+        headers=headers,
     )
 
 

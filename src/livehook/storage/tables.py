@@ -136,7 +136,15 @@ events = Table(
     Column("session_created_at", UTCDateTime(), nullable=True),
     Index(None, "account_id", "created_at"),
     Index(None, "session_id", "created_at"),
-    Index("ix_events_funnel", "account_id", "session_created_at", "type", "session_id"),
+    # Covers the funnel query with or without its filters: an index-only range scan, no join.
+    Index(
+        "ix_events_funnel",
+        "account_id",
+        "session_created_at",
+        "type",
+        "model",
+        "external_tracker",
+    ),
 )
 
 deliveries = Table(
@@ -180,6 +188,13 @@ deliveries = Table(
     Index(None, "account_id", "id"),
     Index(None, "event_id"),
     Index(None, "created_at"),
+    # Retention walks only payloads not yet pruned: its cost follows what is left to prune.
+    Index(
+        "ix_deliveries_unpruned",
+        "created_at",
+        postgresql_where=text("payload_pruned_at IS NULL"),
+        sqlite_where=text("payload_pruned_at IS NULL"),
+    ),
 )
 
 attempts = Table(

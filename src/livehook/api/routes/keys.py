@@ -21,7 +21,9 @@ async def list_keys(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> Envelope[Page[KeyPublic]]:
-    keys = await services.keys.list_page(account_id=principal.account_id, after=cursor, limit=limit + 1)
+    keys = await services.keys.list_page(
+        account_id=principal.account_id, after=cursor, limit=limit + 1
+    )
     page = keys[:limit]
     has_more = len(keys) > limit
     return Envelope(

@@ -67,7 +67,9 @@ async def list_webhooks(
     limit: Limit = DEFAULT_LIMIT,
     status: Annotated[Literal["active", "disabled"] | None, Query()] = None,
 ) -> Envelope[Page[WebhookPublic]]:
-    rows = await services.webhooks.list_page(principal, after=cursor, limit=limit + 1, status=status)
+    rows = await services.webhooks.list_page(
+        principal, after=cursor, limit=limit + 1, status=status
+    )
     return Envelope(data=page_of(rows, limit, WebhookPublic.of))
 
 

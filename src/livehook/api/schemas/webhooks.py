@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from livehook.domain.webhooks import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -67,6 +67,24 @@ class WebhookUpdate(BaseModel):
     headers: Headers | None = None
     status: Literal["active", "disabled"] | None = None
     disabled_reason: str | None = Field(default=None, max_length=500)
+
+    # None is the "not sent" default; an explicit null would reach the service as a value.
+    @field_validator(
+        "url",
+        "description",
+        "events",
+        "payload_format",
+        "signature_scheme",
+        "retry_policy",
+        "timeout_seconds",
+        "headers",
+        "status",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null: leave the field out to keep its value")
+        return value
 
 
 class RotateSecret(BaseModel):

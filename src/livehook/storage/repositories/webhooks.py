@@ -8,10 +8,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from livehook.domain.webhooks import Webhook
 from livehook.storage.db import Transaction
 from livehook.storage.tables import webhook_secrets, webhooks
+
+
+class DuplicateWebhookError(Exception):
+    """The (API key, URL, model) is taken: a concurrent write won the race past the check."""
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    # PostgreSQL's SQLSTATE unique_violation; SQLite has no codes on its exceptions.
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(
+        exc.orig
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +69,8 @@ class WebhookRepository:
         self._decode = decode_headers
 
     async def add(self, webhook: Webhook, *, headers_encrypted: str | None) -> None:
-        await self._conn.execute(
+        """Raises ``DuplicateWebhookError`` if another webhook holds the (key, URL, model)."""
+        await self._execute_unique(
             insert(webhooks).values(
                 id=webhook.id,
                 account_id=webhook.account_id,
@@ -139,10 +152,21 @@ class WebhookRepository:
         return [_to_webhook(r, self._decode) for r in (await self._conn.execute(query)).all()]
 
     async def update(self, webhook_id: str, values: Mapping[str, Any]) -> None:
-        """Column values as stored (``model`` "" for all, ``headers`` already encrypted)."""
-        await self._conn.execute(
+        """Column values as stored (``model`` "" for all, ``headers`` already encrypted).
+
+        Raises ``DuplicateWebhookError`` if the new (URL, model) is taken for the key.
+        """
+        await self._execute_unique(
             update(webhooks).where(webhooks.c.id == webhook_id).values(**values)
         )
+
+    async def _execute_unique(self, statement: Any) -> None:
+        try:
+            await self._conn.execute(statement)
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise DuplicateWebhookError from exc
+            raise
 
     async def delete(self, webhook_id: str, *, account_id: str) -> bool:
         result = await self._conn.execute(

@@ -226,7 +226,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_events_funnel",
-            ["account_id", "session_created_at", "type", "session_id"],
+            ["account_id", "session_created_at", "type", "model", "external_tracker"],
             unique=False,
         )
         batch_op.create_index(
@@ -324,6 +324,13 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_deliveries_event_id"), ["event_id"], unique=False)
         batch_op.create_index(
+            "ix_deliveries_unpruned",
+            ["created_at"],
+            unique=False,
+            postgresql_where=sa.text("payload_pruned_at IS NULL"),
+            sqlite_where=sa.text("payload_pruned_at IS NULL"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_deliveries_webhook_id_id"), ["webhook_id", "id"], unique=False
         )
 
@@ -372,6 +379,11 @@ def downgrade() -> None:
     op.drop_table("attempts")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_webhook_id_id"))
+        batch_op.drop_index(
+            "ix_deliveries_unpruned",
+            postgresql_where=sa.text("payload_pruned_at IS NULL"),
+            sqlite_where=sa.text("payload_pruned_at IS NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_deliveries_event_id"))
         batch_op.drop_index(
             "ix_deliveries_due",

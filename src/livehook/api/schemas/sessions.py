@@ -1,0 +1,205 @@
+"""Session and event request and response shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from livehook.domain import catalog, payloads
+from livehook.domain.sessions import (
+    MAX_LABEL_CHARS,
+    MAX_TENANT_METADATA_BYTES,
+    Event,
+    FieldError,
+    Session,
+    StageReached,
+    check_stage,
+    check_tenant_metadata,
+)
+from livehook.services.sessions import SessionView
+
+MAX_URL_CHARS = 2048
+CreatedAfter = Annotated[
+    datetime | None, Query(description="Created at or after (ISO 8601; UTC if no zone).")
+]
+CreatedBefore = Annotated[
+    datetime | None, Query(description="Created before (ISO 8601; UTC if no zone).")
+]
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Query times without a zone are read as UTC, the zone of every time the API returns."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _label(description: str) -> Any:
+    return Field(default=None, min_length=1, max_length=MAX_LABEL_CHARS, description=description)
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        max_length=32,
+        examples=[catalog.RECOMMENDED_MODEL],
+        description="The detection model: " + ", ".join(catalog.MODELS) + ".",
+    )
+    external_id: str | None = _label("Your id for this verification (e.g. your user id).")
+    external_tracker: str | None = _label("A non-PII label to group sessions (e.g. a campaign).")
+    tenant_metadata: dict[str, Any] | None = Field(
+        default=None,
+        description=f"Any JSON object (at most {MAX_TENANT_METADATA_BYTES} bytes as JSON), "
+        "echoed in the verdict.",
+    )
+    callback_url: str | None = Field(
+        default=None,
+        max_length=MAX_URL_CHARS,
+        description="Also receives this session's outcome (`verification.completed` or "
+        "`verification.failed`), signed with the API key's callback secret.",
+    )
+    callback_format: Literal["full", "thin"] = "full"
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        return catalog.check_model(value)
+
+    @field_validator("tenant_metadata")
+    @classmethod
+    def _bounded_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            return check_tenant_metadata(value)
+        except FieldError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class StageReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(max_length=40, examples=["verification.started"])
+    trust_score: float | None = Field(
+        default=None, ge=0, le=1, allow_inf_nan=False, description="The running trust score."
+    )
+
+    @field_validator("stage")
+    @classmethod
+    def _reportable(cls, value: str) -> str:
+        try:
+            return check_stage(value)
+        except FieldError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class ResultReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["live", "fake"]
+    real_score: float = Field(ge=0, le=1, allow_inf_nan=False, description="Liveness, 0..1.")
+    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    input_source: str = Field(min_length=1, max_length=64, examples=["rest_frames"])
+    processing_ms: int = Field(ge=0, le=86_400_000)
+    frames_processed: int = Field(ge=0, description="At most the session model's frames.")
+    warning: str | None = Field(default=None, max_length=500)
+
+
+class FailureReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=payloads.ERROR_CODE_PATTERN, examples=["video_pipeline_error"])
+    message: str = Field(min_length=1, max_length=payloads.MAX_ERROR_MESSAGE_CHARS)
+
+
+class StagePublic(BaseModel):
+    stage: str
+    step: int | None
+    reached_at: datetime
+    event_id: str
+
+    @classmethod
+    def of(cls, reached: StageReached) -> StagePublic:
+        return cls(
+            stage=reached.stage,
+            step=reached.step,
+            reached_at=reached.reached_at,
+            event_id=reached.event_id,
+        )
+
+
+class SessionPublic(BaseModel):
+    id: str
+    api_key_id: str
+    model: str
+    external_id: str | None
+    external_tracker: str | None
+    tenant_metadata: dict[str, Any] | None
+    callback_url: str | None
+    callback_format: str
+    status: str = Field(description="pending, in_progress, cancelled, completed or failed.")
+    stage: str = Field(description="The last stage reached.")
+    trust_score: float | None
+    result: dict[str, Any] | None = Field(description="The verdict, once completed.")
+    error: dict[str, Any] | None = Field(description="The error, once failed.")
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def fields_of(cls, session: Session) -> dict[str, Any]:
+        return {
+            "id": session.id,
+            "api_key_id": session.api_key_id,
+            "model": session.model,
+            "external_id": session.external_id,
+            "external_tracker": session.external_tracker,
+            "tenant_metadata": _plain(session.tenant_metadata),
+            "callback_url": session.callback_url,
+            "callback_format": session.callback_format,
+            "status": session.status,
+            "stage": session.stage,
+            "trust_score": session.trust_score,
+            "result": _plain(session.result),
+            "error": _plain(session.error),
+            "created_at": session.created_at,
+            "updated_at": session.updated_at,
+            "ended_at": session.ended_at,
+        }
+
+    @classmethod
+    def of(cls, session: Session) -> SessionPublic:
+        return cls(**cls.fields_of(session))
+
+
+class SessionDetail(SessionPublic):
+    stages: list[StagePublic] = Field(description="Stages reached, in order, with their times.")
+
+    @classmethod
+    def of_view(cls, view: SessionView) -> SessionDetail:
+        stages = [StagePublic.of(s) for s in view.stages]
+        return cls(**cls.fields_of(view.session), stages=stages)
+
+
+class EventPublic(BaseModel):
+    id: str
+    type: str
+    session_id: str | None
+    created_at: datetime
+    data: dict[str, Any] = Field(description="The `data` of the event's full payload.")
+
+    @classmethod
+    def of(cls, event: Event) -> EventPublic:
+        return cls(
+            id=event.id,
+            type=event.type,
+            session_id=event.session_id,
+            created_at=event.created_at,
+            data=dict(event.data),
+        )
+
+
+def _plain(value: Any) -> dict[str, Any] | None:
+    return None if value is None else dict(value)

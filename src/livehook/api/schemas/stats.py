@@ -1,0 +1,55 @@
+"""Statistics response shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from livehook.domain.funnel import StageCount
+from livehook.services.stats import FunnelReport
+
+
+class StageCountPublic(BaseModel):
+    stage: str
+    step: int | None
+    sessions: int = Field(description="Sessions that reached this stage.")
+    conversion: float = Field(description="sessions / initialized (0 when nothing started).")
+
+    @classmethod
+    def of(cls, count: StageCount) -> StageCountPublic:
+        return cls(
+            stage=count.stage,
+            step=count.step,
+            sessions=count.sessions,
+            conversion=count.conversion,
+        )
+
+
+class FunnelPublic(BaseModel):
+    start: datetime = Field(serialization_alias="from", description="Sessions created from.")
+    end: datetime = Field(serialization_alias="to", description="Until (exclusive).")
+    external_tracker: str | None
+    model: str | None
+    initialized: int = Field(description="Sessions created in the range: the funnel's top.")
+    stages: list[StageCountPublic] = Field(description="The happy path, in step order.")
+    drop_offs: list[StageCountPublic] = Field(
+        description="Where sessions left: liveness.failed, liveness.cancelled, face.collision."
+    )
+    other: list[StageCountPublic] = Field(
+        description="Other session events (account.created, verification.failed)."
+    )
+
+    @classmethod
+    def of(cls, report: FunnelReport) -> FunnelPublic:
+        funnel = report.funnel
+        return cls(
+            start=report.start,
+            end=report.end,
+            external_tracker=report.external_tracker,
+            model=report.model,
+            initialized=funnel.initialized,
+            stages=[StageCountPublic.of(c) for c in funnel.stages],
+            drop_offs=[StageCountPublic.of(c) for c in funnel.drop_offs],
+            other=[StageCountPublic.of(c) for c in funnel.other],
+        )

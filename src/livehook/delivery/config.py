@@ -1,0 +1,39 @@
+"""How a delivery worker runs: its numbers, each with the reason for its value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from livehook.delivery.limits import Limits
+from livehook.domain.webhooks import MAX_TIMEOUT_SECONDS
+
+# Rows of an endpoint whose secret cannot be decrypted wait this long before another try.
+UNAVAILABLE_RETRY = timedelta(minutes=1)
+# Rows held in endpoint lines, per send slot, before claiming stops: bounds memory and leases.
+MAX_WAITING_PER_SLOT = 10
+# A burst run waits for rows it handed back (an endpoint at its cap) if they return this soon.
+BURST_WAIT = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    concurrency: int = 100  # sends in flight at once, all endpoints together
+    batch_size: int = 100  # rows per claim: one short transaction each
+    lease_s: float = 60.0  # beyond the endpoint timeout: recording, and a slow database
+    poll_interval_s: float = 1.0  # the fallback when no wake-up arrives
+    limits: Limits = field(default_factory=Limits)
+    disable_after: timedelta = timedelta(days=5)
+    retention: timedelta | None = timedelta(days=30)
+    prune_interval_s: float = 3600.0  # retention is in days: hourly keeps it within an hour
+    prune_batch: int = 1000  # rows per retention transaction: short, never holding up claims
+    listen: bool = True  # LISTEN on PostgreSQL
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.batch_size < 1:
+            raise ValueError("concurrency and batch_size must be at least 1")
+
+    @property
+    def lease(self) -> timedelta:
+        """Long enough for the slowest endpoint plus a wait in an endpoint's line."""
+        return timedelta(seconds=self.lease_s + MAX_TIMEOUT_SECONDS + self.limits.hold_max_s)

@@ -1,0 +1,323 @@
+"""One attempt of one delivery: where it goes and how it is signed, the POST, the record.
+
+``load_targets`` reads, in the claim's transaction, what every endpoint of a batch needs (URL,
+secrets, custom headers, timeout, retry policy) once per endpoint. ``send_attempt`` signs with
+the secrets of now and posts the stored bytes. ``record_attempt`` writes the attempt and its
+consequences (next attempt, endpoint health, operational events) in one transaction, guarded by
+the lease: if the lease was lost, nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from livehook.crypto import DecryptionError, SecretBox
+from livehook.delivery.operational import emit_operational_event
+from livehook.delivery.sender import Sender, SendResult
+from livehook.domain.catalog import DELIVERY_EXHAUSTED, EVENT_TYPES, WEBHOOK_DISABLED
+from livehook.domain.deliveries import (
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    Attempt,
+    Delivery,
+    build_request_headers,
+    loggable_headers,
+    response_excerpt,
+)
+from livehook.domain.payloads import delivery_exhausted_data, webhook_disabled_data
+from livehook.domain.retry import (
+    AttemptOutcome,
+    Decision,
+    DisableEndpoint,
+    GiveUp,
+    RetryAt,
+    RetryPolicy,
+    Succeeded,
+)
+from livehook.domain.webhooks import DEFAULT_TIMEOUT_SECONDS, Webhook
+from livehook.services.clock import Clock
+from livehook.services.webhooks import WebhookService
+from livehook.storage.db import Database, Transaction
+from livehook.storage.repositories.accounts import ApiKeyRepository
+from livehook.storage.repositories.deliveries import DeliveryRepository
+
+NewId = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: str
+    scheme: str
+    secrets: tuple[str, ...]  # newest first
+    custom_headers: Mapping[str, str]
+    timeout_s: float
+    policy: RetryPolicy
+    webhook: Webhook | None  # None: a session's callback_url
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """An endpoint whose rows cannot be sent now: ``fail`` ends them, otherwise they wait."""
+
+    reason: str
+    fail: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    delivery: Delivery
+    token: str
+    target: Target
+
+    @property
+    def delivery_id(self) -> str:
+        return self.delivery.id
+
+    @property
+    def number(self) -> int:
+        """This attempt's number: numbers continue across redeliveries."""
+        return self.delivery.attempt_count + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    started_at: datetime
+    finished_at: datetime
+    request_headers: dict[str, str]  # as sent, sensitive custom values redacted
+    result: SendResult
+
+
+async def load_targets(
+    tx: Transaction,
+    claimed: list[Delivery],
+    webhooks: WebhookService,
+    box: SecretBox,
+    now: datetime,
+) -> dict[str, Target | Unavailable]:
+    """What each endpoint of the batch needs, keyed by ``Delivery.endpoint_key``."""
+    targets: dict[str, Target | Unavailable] = {}
+    for delivery in claimed:
+        key = delivery.endpoint_key
+        if key not in targets:
+            try:
+                targets[key] = await _target(tx, delivery, webhooks, box, now)
+            except DecryptionError as exc:
+                targets[key] = Unavailable(str(exc), fail=False)
+    return targets
+
+
+async def _target(
+    tx: Transaction, delivery: Delivery, webhooks: WebhookService, box: SecretBox, now: datetime
+) -> Target | Unavailable:
+    if delivery.webhook_id is None:
+        stored = await ApiKeyRepository(tx).callback_secret(delivery.api_key_id)
+        if stored is None:
+            return Unavailable("the API key of this session is gone", fail=True)
+        return Target(
+            url=delivery.target_url,
+            scheme=delivery.signature_scheme,
+            secrets=(box.decrypt(stored),),
+            custom_headers={},
+            timeout_s=DEFAULT_TIMEOUT_SECONDS,
+            policy=RetryPolicy.standard(),
+            webhook=None,
+        )
+    webhook = await webhooks.repository(tx).get_any(delivery.webhook_id)
+    if webhook is None or not webhook.active:
+        return Unavailable("endpoint disabled", fail=True)
+    # The endpoint's settings of now apply: a fixed URL or a rotated secret is used at once.
+    return Target(
+        url=webhook.url,
+        scheme=webhook.signature_scheme,
+        secrets=tuple(await webhooks.signing_secrets(tx, webhook.id, now)),
+        custom_headers=webhook.headers,
+        timeout_s=webhook.timeout_seconds,
+        policy=RetryPolicy.parse(webhook.retry_policy),
+        webhook=webhook,
+    )
+
+
+async def send_attempt(job: Job, sender: Sender, clock: Clock) -> Sent:
+    """Sign with the secrets of now and POST the stored bytes, exactly."""
+    delivery, target = job.delivery, job.target
+    started = clock()
+    body = (delivery.request_body or "").encode()
+    try:
+        headers = build_request_headers(
+            event_type=delivery.event_type,
+            event_id=delivery.event_id,
+            session_id=delivery.session_id,
+            timestamp=int(started.timestamp()),
+            scheme=target.scheme,
+            secrets=target.secrets,
+            body=body,
+            is_test=delivery.is_test,
+            custom_headers=target.custom_headers,
+        )
+    except ValueError as exc:  # no live secret, or an unknown scheme: nothing can be sent
+        unsigned = SendResult(None, {}, b"", 0.0, f"not sent: {exc}", False, None)
+        return Sent(started, clock(), {}, unsigned)
+    result = await sender.send(target.url, body, headers, target.timeout_s)
+    return Sent(started, clock(), loggable_headers(headers, target.custom_headers), result)
+
+
+def decide(job: Job, sent: Sent, rand: float) -> Decision:
+    result = sent.result
+    outcome = AttemptOutcome(
+        status=result.status,
+        timed_out=result.timed_out,
+        error=result.error,
+        retry_after=result.retry_after,
+    )
+    return job.target.policy.decide(job.number, outcome, sent.finished_at, rand)
+
+
+def _delivery_state(
+    decision: Decision, result: SendResult
+) -> tuple[str, datetime | None, str | None]:
+    """(status, next attempt, last error) of the delivery after this decision."""
+    if isinstance(decision, Succeeded):
+        return SUCCEEDED, None, None
+    if isinstance(decision, RetryAt):
+        return PENDING, decision.when, result.error
+    return FAILED, None, decision.reason
+
+
+async def record_attempt(
+    db: Database,
+    job: Job,
+    sent: Sent,
+    decision: Decision,
+    *,
+    new_id: NewId,
+    disable_after: timedelta,
+    postpone_until: datetime | None = None,
+) -> int | None:
+    """Write the attempt and what follows from it. Returns how many operational deliveries it
+    queued, or None if the lease was lost (then nothing is written). ``postpone_until``: the
+    endpoint's breaker just opened until then."""
+    now = sent.finished_at
+    status, next_attempt_at, last_error = _delivery_state(decision, sent.result)
+    async with db.transaction() as tx:
+        repo = DeliveryRepository(tx)
+        kept = await repo.finish_attempt(
+            job.delivery.id,
+            job.token,
+            number=job.number,
+            status=status,
+            next_attempt_at=next_attempt_at,
+            last_status_code=sent.result.status,
+            last_error=last_error,
+            signature_scheme=job.target.scheme,
+            target_url=job.target.url,
+            now=now,
+        )
+        if not kept:
+            return None
+        await repo.add_attempt(
+            Attempt(
+                id=new_id("att"),
+                delivery_id=job.delivery.id,
+                number=job.number,
+                started_at=sent.started_at,
+                duration_ms=round(sent.result.duration_ms, 3),
+                request_headers=sent.request_headers,
+                response_status=sent.result.status,
+                response_headers=sent.result.headers if sent.result.status else None,
+                response_body=response_excerpt(sent.result.body_excerpt)
+                if sent.result.status
+                else None,
+                error=sent.result.error,
+                next_attempt_at=next_attempt_at,
+            )
+        )
+        if job.target.webhook is None:
+            return 0
+        return await _endpoint_health(
+            tx, job, sent, decision, new_id, disable_after, postpone_until, now
+        )
+
+
+async def _endpoint_health(
+    tx: Transaction,
+    job: Job,
+    sent: Sent,
+    decision: Decision,
+    new_id: NewId,
+    disable_after: timedelta,
+    postpone_until: datetime | None,
+    now: datetime,
+) -> int:
+    """Failure clock, disabling, breaker postponement, ``delivery.exhausted``; returns the
+    operational deliveries queued."""
+    webhook = job.target.webhook
+    assert webhook is not None
+    repo = DeliveryRepository(tx)
+    if isinstance(decision, Succeeded):
+        await repo.clear_failing(webhook.id)
+        return 0
+    await repo.mark_failing(webhook.id, now)
+    queued = 0
+    reason = _disable_reason(decision, webhook, disable_after, now)
+    if reason is not None:
+        queued += await _disable(tx, webhook, reason, now, new_id)
+    elif postpone_until is not None:
+        await repo.postpone_webhook(webhook.id, postpone_until, now)
+    # Only the end of the automatic schedule is news; a manual redelivery failing again is not,
+    # and an operational event about an operational delivery could chain forever.
+    if (
+        isinstance(decision, GiveUp)
+        and job.number == job.target.policy.max_attempts
+        and not EVENT_TYPES[job.delivery.event_type].operational
+    ):
+        data = delivery_exhausted_data(
+            webhook_id=webhook.id,
+            delivery_id=job.delivery.id,
+            event_id=job.delivery.event_id,
+            event_type=job.delivery.event_type,
+            attempts=job.number,
+            last_status=sent.result.status,
+            last_error=sent.result.error,
+        )
+        queued += await emit_operational_event(
+            tx,
+            account_id=webhook.account_id,
+            event_type=DELIVERY_EXHAUSTED,
+            data=data,
+            now=now,
+            new_id=new_id,
+        )
+    return queued
+
+
+def _disable_reason(
+    decision: Decision, webhook: Webhook, disable_after: timedelta, now: datetime
+) -> str | None:
+    if isinstance(decision, DisableEndpoint):
+        return decision.reason
+    if webhook.failing_since is not None and now - webhook.failing_since >= disable_after:
+        days = disable_after.total_seconds() / 86400
+        return f"every delivery failed for {days:g} days"
+    return None
+
+
+async def _disable(
+    tx: Transaction, webhook: Webhook, reason: str, now: datetime, new_id: NewId
+) -> int:
+    repo = DeliveryRepository(tx)
+    if not await repo.disable_webhook(webhook.id, reason, now):
+        return 0  # another worker disabled it first and told the account
+    await repo.fail_pending_of_webhook(webhook.id, now)
+    return await emit_operational_event(
+        tx,
+        account_id=webhook.account_id,
+        event_type=WEBHOOK_DISABLED,
+        data=webhook_disabled_data(
+            webhook_id=webhook.id, url=webhook.url, reason=reason, disabled_at=now
+        ),
+        now=now,
+        new_id=new_id,
+    )

@@ -1,0 +1,169 @@
+"""Per-endpoint limits of one worker: concurrency caps, short waiting lines, circuit breakers.
+
+A claimed row for an endpoint goes out at once if the endpoint has a free slot; otherwise it
+waits in the endpoint's line if it should start within ``hold_max_s`` at the endpoint's
+observed pace, and is released back to the queue otherwise (due again about when a slot should
+be free). So a slow endpoint holds at most a few seconds of work here, never the worker's slots,
+and a fast one is not throttled by round trips to the database.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Generic, Literal, Protocol, TypeVar
+
+from livehook.domain.breaker import Breaker, BreakerPolicy
+
+# Latency assumed for an endpoint not heard from yet. Optimistic, so a burst to a new endpoint
+# is not sent back to the queue; if it hangs instead, its requests in flight soon show it (the
+# pace is never below their age) and its line is handed back within the hold.
+INITIAL_LATENCY_S = 0.1
+# Weight of the newest duration in the moving average: follows a change within a few requests.
+LATENCY_SMOOTHING = 0.3
+# A released row comes back no sooner than this (no churn) and no later (no starvation).
+MIN_RELEASE_S = 1.0
+MAX_RELEASE_S = 60.0
+# Endpoints remembered (latency, breaker) once idle; beyond this the idle ones are forgotten.
+MAX_REMEMBERED_ENDPOINTS = 10_000
+
+
+class Job(Protocol):
+    @property
+    def delivery_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=Job)
+Admission = Literal["send", "wait", "release"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    per_endpoint: int = 10  # requests in flight to one endpoint from one worker
+    hold_max_s: float = 2.0  # the longest a claimed row waits here for its endpoint
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+
+    def __post_init__(self) -> None:
+        if self.per_endpoint < 1:
+            raise ValueError("per_endpoint must be at least 1")
+
+
+@dataclass(slots=True)
+class _Endpoint(Generic[T]):
+    in_flight: dict[str, float] = field(default_factory=dict)  # delivery id -> monotonic start
+    waiting: deque[tuple[T, float]] = field(default_factory=deque)  # (item, monotonic since)
+    latency_s: float = INITIAL_LATENCY_S
+    breaker: Breaker = field(default_factory=Breaker)
+
+
+class EndpointLimits(Generic[T]):
+    """The book-keeping; the worker does the sending and the releasing."""
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self._endpoints: dict[str, _Endpoint[T]] = {}
+
+    def _get(self, key: str) -> _Endpoint[T]:
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            endpoint = self._endpoints[key] = _Endpoint()
+        return endpoint
+
+    def _cap(self, endpoint: _Endpoint[T], now: datetime) -> int:
+        return 1 if endpoint.breaker.state(now) == "half_open" else self._limits.per_endpoint
+
+    def _expected_start_s(self, endpoint: _Endpoint[T], position: int, mono: float) -> float:
+        oldest = min(endpoint.in_flight.values(), default=mono)
+        # A request running longer than usual is the first sign of an endpoint gone slow.
+        pace = max(endpoint.latency_s, mono - oldest)
+        return position / self._limits.per_endpoint * pace
+
+    def admit(
+        self, key: str, item: T, now: datetime, mono: float
+    ) -> tuple[Admission, datetime | None]:
+        """Send now, wait in line, or release (with when the row should come due again)."""
+        endpoint = self._get(key)
+        if endpoint.breaker.state(now) == "open":
+            return "release", endpoint.breaker.open_until
+        if len(endpoint.in_flight) < self._cap(endpoint, now) and not endpoint.waiting:
+            endpoint.in_flight[item.delivery_id] = mono
+            return "send", None
+        expected = self._expected_start_s(endpoint, len(endpoint.waiting) + 1, mono)
+        if expected <= self._limits.hold_max_s:
+            endpoint.waiting.append((item, mono))
+            return "wait", None
+        return "release", now + _release_delay(expected)
+
+    def finish(
+        self, key: str, delivery_id: str, succeeded: bool, now: datetime, mono: float
+    ) -> datetime | None:
+        """Book an attempt's end; if it opened the endpoint's breaker, until when."""
+        endpoint = self._get(key)
+        started = endpoint.in_flight.pop(delivery_id, mono)
+        duration = mono - started
+        endpoint.latency_s += LATENCY_SMOOTHING * (duration - endpoint.latency_s)
+        before = endpoint.breaker
+        if succeeded:
+            endpoint.breaker = before.after_success()
+        else:
+            endpoint.breaker = before.after_failure(now, self._limits.breaker)
+        after = endpoint.breaker
+        return after.open_until if after.open_until != before.open_until else None
+
+    def next_waiting(self, key: str, now: datetime, mono: float) -> T | None:
+        """The next item of ``key``'s line that may start now (taking its slot), if any."""
+        endpoint = self._get(key)
+        if not endpoint.waiting or endpoint.breaker.state(now) == "open":
+            return None
+        if len(endpoint.in_flight) >= self._cap(endpoint, now):
+            return None
+        item, _ = endpoint.waiting.popleft()
+        endpoint.in_flight[item.delivery_id] = mono
+        return item
+
+    def overdue(self, now: datetime, mono: float) -> list[tuple[T, datetime]]:
+        """Waiting items to release now (their endpoint slowed down or its breaker opened),
+        each with when it should come due again."""
+        released: list[tuple[T, datetime]] = []
+        for endpoint in self._endpoints.values():
+            keep: deque[tuple[T, float]] = deque()
+            for position, (item, since) in enumerate(endpoint.waiting, start=1):
+                if endpoint.breaker.state(now) == "open" and endpoint.breaker.open_until:
+                    released.append((item, endpoint.breaker.open_until))
+                    continue
+                expected = self._expected_start_s(endpoint, position, mono)
+                if mono - since + expected > self._limits.hold_max_s:
+                    released.append((item, now + _release_delay(expected)))
+                else:
+                    keep.append((item, since))
+            endpoint.waiting = keep
+        return released
+
+    def drain_waiting(self) -> list[T]:
+        """Every waiting item (the worker is stopping: they go back to the queue)."""
+        items = [item for endpoint in self._endpoints.values() for item, _ in endpoint.waiting]
+        for endpoint in self._endpoints.values():
+            endpoint.waiting.clear()
+        return items
+
+    @property
+    def waiting_count(self) -> int:
+        return sum(len(e.waiting) for e in self._endpoints.values())
+
+    def forget_idle(self) -> None:
+        """Past the memory bound, drop endpoints with nothing in flight or waiting and a
+        closed breaker."""
+        if len(self._endpoints) <= MAX_REMEMBERED_ENDPOINTS:
+            return
+        idle = [
+            key
+            for key, e in self._endpoints.items()
+            if not e.in_flight and not e.waiting and e.breaker.open_until is None
+        ]
+        for key in idle:
+            del self._endpoints[key]
+
+
+def _release_delay(expected_s: float) -> timedelta:
+    return timedelta(seconds=min(MAX_RELEASE_S, max(MIN_RELEASE_S, expected_s)))

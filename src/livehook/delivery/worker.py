@@ -1,0 +1,351 @@
+"""The delivery worker: claim due deliveries with a lease, send them concurrently, record each
+attempt, schedule the next one.
+
+Any number of workers share one database. The loop is small: claim while there is room and
+rows are due, then sleep until woken (LISTEN/NOTIFY on PostgreSQL, the in-process ``Wakeup``
+otherwise, a slot freeing up) or until the poll interval passes. ``run_once`` and ``run_burst``
+("until the queue is empty", as in arq) drive it step by step for tests and one-off runs; the
+clock and the random source are parameters, so retries can be tested without sleeping.
+
+Stopping (SIGTERM) stops claiming, hands rows waiting in memory back to the queue, lets every
+send in flight finish and be recorded, then returns. A worker killed outright loses nothing:
+its leases end and the rows come due again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from livehook.crypto import SecretBox
+from livehook.delivery.config import (
+    BURST_WAIT,
+    MAX_WAITING_PER_SLOT,
+    UNAVAILABLE_RETRY,
+    WorkerConfig,
+)
+from livehook.delivery.dispatch import (
+    Job,
+    Unavailable,
+    decide,
+    load_targets,
+    record_attempt,
+    send_attempt,
+)
+from livehook.delivery.limits import EndpointLimits
+from livehook.delivery.sender import Sender
+from livehook.domain.deliveries import REASON_ENDPOINT_DISABLED
+from livehook.services import ids
+from livehook.services.clock import Clock, system_clock
+from livehook.services.deliveries import prune_payloads
+from livehook.services.webhooks import WebhookService
+from livehook.storage.db import Database
+from livehook.storage.notify import PostgresListener, Wakeup, asyncpg_dsn
+from livehook.storage.repositories.deliveries import DeliveryRepository
+
+log = structlog.get_logger(__name__)
+
+
+class Worker:
+    """One worker process's sending machinery; build it in a composition root."""
+
+    def __init__(
+        self,
+        db: Database,
+        webhooks: WebhookService,
+        box: SecretBox,
+        sender: Sender,
+        *,
+        config: WorkerConfig | None = None,
+        clock: Clock = system_clock,
+        rand: Callable[[], float] = random.random,
+        wakeup: Wakeup | None = None,
+        new_id: Callable[[str], str] = ids.new_id,
+    ) -> None:
+        self._db = db
+        self._webhooks = webhooks
+        self._box = box
+        self._sender = sender
+        self._config = config or WorkerConfig()
+        self._clock = clock
+        self._rand = rand
+        self.wakeup = wakeup or Wakeup()
+        self._new_id = new_id
+        self._limits: EndpointLimits[Job] = EndpointLimits(self._config.limits)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._next_prune = 0.0
+        self._more_due = False  # the last fill stopped for want of room, not of due rows
+        self._until_idle = False
+        self.attempts_made = 0  # attempts recorded by this worker
+        self._returning: datetime | None = None  # when the rows released last come due
+        self._run_task: asyncio.Task[None] | None = None
+        self.listener: PostgresListener | None = None  # while running on PostgreSQL
+
+    # --- driving it ------------------------------------------------------------------------
+
+    async def run(self, *, until_idle: bool = False) -> None:
+        """Until ``stop``: claim, send, sleep until woken or the poll interval passes.
+
+        ``until_idle`` (``livehook worker --burst``): return once nothing is due, in flight or
+        waiting here, and no row this worker handed back comes due within ``BURST_WAIT``.
+        """
+        self._until_idle = until_idle
+        self.listener = listener = self._listener()
+        if listener is not None:
+            await listener.start()
+        try:
+            while not self._stopping:
+                try:
+                    await self._maybe_prune()
+                    await self._fill()
+                    await self._release_overdue()
+                except Exception:
+                    # The database went away, most likely: keep sending what is in flight and
+                    # try again after a poll interval; leases keep every row safe meanwhile.
+                    log.exception("claiming deliveries failed; retrying")
+                    self._more_due = False
+                else:
+                    if until_idle and self._idle():
+                        break
+                if not self._stopping:
+                    await self.wakeup.wait(self._config.poll_interval_s)
+        finally:
+            await self._shutdown()
+            if listener is not None:
+                await listener.stop()
+
+    def _idle(self) -> bool:
+        if self._tasks or self._limits.waiting_count or self._more_due:
+            return False
+        now = self._clock()
+        return (
+            self._returning is None
+            or self._returning <= now
+            or (self._returning - now > BURST_WAIT)
+        )
+
+    def start(self) -> None:
+        """Run in the background (inside ``livehook serve``)."""
+        self._run_task = asyncio.create_task(self.run(), name="livehook-worker")
+
+    def request_stop(self) -> None:
+        self._stopping = True
+        self.wakeup.set()
+
+    async def stop(self) -> None:
+        """Stop claiming, finish what is in flight, return when done."""
+        self.request_stop()
+        if self._run_task is not None:
+            await self._run_task
+            self._run_task = None
+
+    async def close(self) -> None:
+        """Close the sender's connection pool (after ``stop``)."""
+        await self._sender.close()
+
+    async def run_once(self) -> int:
+        """Claim one batch, send it, wait for every attempt to be recorded; rows claimed.
+        Rows left waiting behind an endpoint whose breaker opened go back to the queue."""
+        room = self._config.concurrency - len(self._tasks)
+        claimed = await self._claim(min(self._config.batch_size, room)) if room > 0 else 0
+        await self._drain()
+        await self._release_overdue()
+        return claimed
+
+    async def run_burst(self) -> int:
+        """Until no row is due (arq's burst mode); rows claimed in all."""
+        await self._maybe_prune()
+        total = 0
+        while not self._stopping:
+            claimed = await self.run_once()
+            total += claimed
+            if claimed == 0:
+                break
+        return total
+
+    # --- claiming --------------------------------------------------------------------------
+
+    async def _fill(self) -> None:
+        """Claim while there is room, waiting lines are short and full batches come back."""
+        room_total = self._config.concurrency
+        while not self._stopping:
+            room = room_total - len(self._tasks)
+            self._more_due = True
+            if room <= 0 or self._limits.waiting_count >= MAX_WAITING_PER_SLOT * room_total:
+                return
+            wanted = min(self._config.batch_size, room)
+            if await self._claim(wanted) < wanted:
+                self._more_due = False
+                return
+
+    async def _claim(self, limit: int) -> int:
+        now = self._clock()
+        token = secrets.token_hex(16)
+        async with self._db.transaction() as tx:
+            repo = DeliveryRepository(tx)
+            claimed = await repo.claim(
+                now=now, lease_until=now + self._config.lease, token=token, limit=limit
+            )
+            if not claimed:
+                return 0
+            targets = await load_targets(tx, claimed, self._webhooks, self._box, now)
+            ended = [
+                d.id
+                for d in claimed
+                if isinstance(t := targets[d.endpoint_key], Unavailable) and t.fail
+            ]
+            await repo.fail_leased(ended, token, REASON_ENDPOINT_DISABLED, now)
+        releases: list[tuple[Job, datetime]] = []
+        sends: list[Job] = []
+        mono = time.monotonic()
+        for delivery in claimed:
+            target = targets[delivery.endpoint_key]
+            if isinstance(target, Unavailable):
+                if not target.fail:
+                    log.error(
+                        "cannot sign deliveries",
+                        endpoint=delivery.endpoint_key,
+                        error=target.reason,
+                    )
+                    await self._release_ids([delivery.id], token, now + UNAVAILABLE_RETRY)
+                continue
+            job = Job(delivery, token, target)
+            verdict, at = self._limits.admit(delivery.endpoint_key, job, now, mono)
+            if verdict == "send":
+                sends.append(job)
+            elif verdict == "release":
+                releases.append((job, at or now))
+        # Released first: a breaker opening during the sends then postpones these rows too.
+        await self._release(releases)
+        for job in sends:
+            self._start(job)
+        return len(claimed)
+
+    async def _release(self, releases: list[tuple[Job, datetime]]) -> None:
+        if not releases:
+            return
+        now = self._clock()
+        self._returning = max(at for _, at in releases)
+        async with self._db.transaction() as tx:
+            repo = DeliveryRepository(tx)
+            for job, at in releases:
+                await repo.release([job.delivery_id], job.token, at, now)
+
+    async def _release_ids(self, ids_: list[str], token: str, at: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await DeliveryRepository(tx).release(ids_, token, at, self._clock())
+
+    async def _release_overdue(self) -> None:
+        await self._release(self._limits.overdue(self._clock(), time.monotonic()))
+        self._limits.forget_idle()
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _start(self, job: Job) -> None:
+        task = asyncio.create_task(self._process(job), name=f"deliver-{job.delivery_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, job: Job) -> None:
+        key = job.delivery.endpoint_key
+        booked = False
+        try:
+            sent = await send_attempt(job, self._sender, self._clock)
+            opened_until = self._limits.finish(
+                key, job.delivery_id, sent.result.succeeded, self._clock(), time.monotonic()
+            )
+            booked = True
+            decision = decide(job, sent, self._rand())
+            queued = await record_attempt(
+                self._db,
+                job,
+                sent,
+                decision,
+                new_id=self._new_id,
+                disable_after=self._config.disable_after,
+                postpone_until=opened_until,
+            )
+            if queued is None:
+                log.warning("lease lost before the attempt was recorded", delivery=job.delivery_id)
+            else:
+                self.attempts_made += 1
+                if queued:
+                    self.wakeup.set()  # operational events to send
+            log.debug(
+                "delivery attempt",
+                delivery=job.delivery_id,
+                attempt=job.number,
+                status=sent.result.status,
+                error=sent.result.error,
+                decision=decision.kind,
+            )
+        except Exception:
+            # The lease runs out and the row comes due again: at least once, never lost.
+            log.exception("delivery attempt failed to complete", delivery=job.delivery_id)
+            if not booked:
+                self._limits.finish(key, job.delivery_id, False, self._clock(), time.monotonic())
+        finally:
+            self._after(key)
+
+    def _after(self, key: str) -> None:
+        """A slot of ``key`` is free: its line moves on, or the loop may claim more."""
+        if self._stopping:
+            return
+        following = self._limits.next_waiting(key, self._clock(), time.monotonic())
+        if following is not None:
+            self._start(following)
+            return
+        # This task still counts itself among those in flight.
+        free = self._config.concurrency - len(self._tasks) + 1
+        # Claiming for every freed slot would make batches of one: wait for a quarter of them.
+        if self._more_due and free >= max(1, self._config.concurrency // 4):
+            self.wakeup.set()
+        elif self._until_idle and free == self._config.concurrency:
+            self.wakeup.set()  # the last one: time to look whether the run is over
+
+    async def _drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
+
+    async def _shutdown(self) -> None:
+        self._stopping = True
+        waiting = self._limits.drain_waiting()
+        if waiting:
+            now = self._clock()
+            try:
+                await self._release([(job, now) for job in waiting])
+            except Exception:  # their leases end on their own: nothing is lost
+                log.exception("could not hand waiting deliveries back")
+        await self._drain()
+
+    # --- housekeeping ----------------------------------------------------------------------
+
+    def _listener(self) -> PostgresListener | None:
+        if not self._config.listen or self._db.dialect != "postgresql":
+            return None
+        return PostgresListener(asyncpg_dsn(self._db.engine), self.wakeup)
+
+    async def _maybe_prune(self) -> None:
+        retention = self._config.retention
+        if retention is None or time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + self._config.prune_interval_s
+        try:
+            pruned = await prune_payloads(
+                self._db,
+                older_than=self._clock() - retention,
+                now=self._clock(),
+                batch_size=self._config.prune_batch,
+            )
+        except Exception:
+            log.exception("pruning payloads failed; will try again")
+            return
+        if pruned:
+            log.info("pruned delivery payloads", count=pruned)

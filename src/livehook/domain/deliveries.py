@@ -1,0 +1,131 @@
+"""Deliveries and attempts, and the exact request headers of one attempt (DESIGN.md, "Delivery
+contract").
+
+A delivery is one event going to one endpoint (or to a session's ``callback_url``); it is
+``pending`` until an attempt gets a 2xx (``succeeded``) or the retry policy runs out
+(``failed``). The body is fixed when the delivery is written; the headers are built again for
+every attempt, because the timestamp and the signatures (the secrets may rotate) change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal
+
+from livehook.domain import signing
+from livehook.domain.webhooks import REDACTED, is_sensitive_header
+
+DeliveryStatus = Literal["pending", "succeeded", "failed"]
+PENDING: Final = "pending"
+SUCCEEDED: Final = "succeeded"
+FAILED: Final = "failed"
+DELIVERY_STATUSES: Final = (PENDING, SUCCEEDED, FAILED)
+
+CONTENT_TYPE: Final = "application/json"
+USER_AGENT: Final = "Livehook-Webhook/1.0"
+HEADER_EVENT: Final = "X-Webhook-Event"
+HEADER_SESSION: Final = "X-Webhook-Session"
+HEADER_ID: Final = "X-Webhook-Id"
+HEADER_TEST: Final = "X-Webhook-Test"
+
+# Why a delivery ended failed without its policy running out.
+REASON_ENDPOINT_DISABLED: Final = "endpoint disabled"
+REASON_PAYLOAD_EXPIRED: Final = "payload pruned by retention before it could be delivered"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: str
+    account_id: str
+    event_id: str
+    webhook_id: str | None  # None: a session's callback_url
+    api_key_id: str
+    session_id: str | None
+    target_url: str
+    event_type: str
+    model: str | None
+    payload_format: str
+    signature_scheme: str
+    is_test: bool
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime | None
+    request_body: str | None  # the exact UTF-8 JSON sent; None once pruned
+    payload_pruned_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+    @property
+    def endpoint_key(self) -> str:
+        """What the per-endpoint limits and the circuit breaker count against."""
+        return self.webhook_id or f"callback:{self.target_url}"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    id: str
+    delivery_id: str
+    number: int
+    started_at: datetime
+    duration_ms: float
+    request_headers: Mapping[str, str]
+    response_status: int | None
+    response_headers: Mapping[str, str] | None
+    response_body: str | None  # the first 4 KiB, decoded with replacement characters
+    error: str | None
+    next_attempt_at: datetime | None
+
+
+def build_request_headers(
+    *,
+    event_type: str,
+    event_id: str,
+    session_id: str | None,
+    timestamp: int,
+    scheme: str,
+    secrets: Sequence[str],
+    body: bytes,
+    is_test: bool = False,
+    custom_headers: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The headers of one attempt, in the order they are sent.
+
+    ``timestamp`` is the unix time of this attempt; ``secrets`` sign newest first (both during a
+    rotation overlap). Custom headers come last; their names were checked at registration never
+    to collide with livehook's own.
+    """
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        "User-Agent": USER_AGENT,
+        HEADER_EVENT: event_type,
+    }
+    if session_id is not None:  # operational events concern no session
+        headers[HEADER_SESSION] = session_id
+    headers[HEADER_ID] = event_id
+    headers[signing.HEADER_TIMESTAMP] = str(timestamp)
+    headers.update(signing.signature_headers(scheme, secrets, event_id, timestamp, body))
+    if is_test:
+        headers[HEADER_TEST] = "true"
+    if custom_headers:
+        headers.update(custom_headers)
+    return headers
+
+
+def response_excerpt(body: bytes) -> str:
+    """A response body excerpt as text for the log; bytes that are not UTF-8 become U+FFFD."""
+    return body.decode("utf-8", errors="replace")
+
+
+def loggable_headers(sent: Mapping[str, str], custom_headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers as sent, except the values of sensitive custom headers (credentials).
+
+    Signatures stay: they are HMACs of a public body, useless without the secret, and a receiver
+    debugging a mismatch needs to see them.
+    """
+    hidden = {name for name in custom_headers if is_sensitive_header(name)}
+    return {name: (REDACTED if name in hidden else value) for name, value in sent.items()}

@@ -1,0 +1,214 @@
+"""The delivery log and what an account can do with it: read, redeliver, recover, test; and
+retention.
+
+Redelivery works like Svix and Stripe: one more attempt of the same delivery (same row, same
+event id, same bytes), queued now; earlier attempts stay in the log and numbering continues.
+If that attempt fails, whatever is left of the retry policy applies (for a delivery that had
+used it all up: nothing, it is ``failed`` again). ``recover`` does the same for every failed
+delivery of an endpoint created since a time, which is how an endpoint that was down or
+disabled gets its backlog once it is fixed (disabling an endpoint fails its waiting deliveries
+with "endpoint disabled" rather than hiding them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from livehook.domain import catalog
+from livehook.domain.accounts import Principal
+from livehook.domain.deliveries import PENDING, Attempt, Delivery
+from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
+from livehook.domain.schemas import example_for
+from livehook.domain.webhooks import Webhook
+from livehook.services import ids
+from livehook.services.clock import Clock, system_clock
+from livehook.services.errors import Conflict, InvalidRequest, NotFound
+from livehook.services.webhooks import WebhookService
+from livehook.storage.db import Database
+from livehook.storage.notify import notify_deliveries
+from livehook.storage.repositories.deliveries import DeliveryRepository
+from livehook.storage.repositories.delivery_log import DeliveryFilters, DeliveryLogRepository
+
+# Rows per retention transaction: short transactions, so workers are never held up for long.
+PRUNE_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryDetail:
+    delivery: Delivery
+    attempts: list[Attempt]
+
+
+async def prune_payloads(
+    db: Database, *, older_than: datetime, now: datetime, batch_size: int = PRUNE_BATCH_SIZE
+) -> int:
+    """Drop the bodies of deliveries created before ``older_than``, a batch per transaction;
+    attempts and counts stay. Returns how many were pruned."""
+    total = 0
+    while True:
+        async with db.transaction() as tx:
+            pruned = await DeliveryLogRepository(tx).prune_payloads(
+                older_than=older_than, now=now, limit=batch_size
+            )
+        total += pruned
+        if pruned < batch_size:
+            return total
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        db: Database,
+        webhooks: WebhookService,
+        *,
+        clock: Clock = system_clock,
+        on_enqueued: Callable[[], None] = lambda: None,
+        retention: timedelta = timedelta(days=30),
+    ) -> None:
+        self._db = db
+        self._webhooks = webhooks
+        self._clock = clock
+        self._on_enqueued = on_enqueued
+        self._retention = retention
+
+    async def _webhook(self, principal: Principal, webhook_id: str) -> Webhook:
+        return await self._webhooks.get(principal, webhook_id)
+
+    async def list_for_webhook(
+        self,
+        principal: Principal,
+        webhook_id: str,
+        filters: DeliveryFilters,
+        *,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> list[Delivery]:
+        """The endpoint's deliveries, newest first (404 for another account's endpoint)."""
+        await self._webhook(principal, webhook_id)
+        async with self._db.transaction() as tx:
+            return await DeliveryLogRepository(tx).list_page(
+                webhook_id=webhook_id, filters=filters, before=before, limit=limit
+            )
+
+    async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:
+        async with self._db.transaction() as tx:
+            repo = DeliveryLogRepository(tx)
+            delivery = await repo.get(delivery_id, account_id=principal.account_id)
+            if delivery is None:
+                raise NotFound(f"delivery {delivery_id} not found")
+            return DeliveryDetail(delivery, await repo.attempts(delivery_id))
+
+    async def redeliver(self, principal: Principal, delivery_id: str) -> Delivery:
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            repo = DeliveryLogRepository(tx)
+            current = await repo.get(delivery_id, account_id=principal.account_id)
+            if current is None:
+                raise NotFound(f"delivery {delivery_id} not found")
+            if current.webhook_id is not None:
+                webhook = await self._webhooks.repository(tx).get_any(current.webhook_id)
+                if webhook is not None and not webhook.active:
+                    raise Conflict(f"webhook {webhook.id} is disabled: enable it, then redeliver")
+            outcome = await repo.redeliver(delivery_id, now)
+            if outcome == "pruned":
+                raise Conflict(
+                    f"delivery {delivery_id} cannot be redelivered: its payload was pruned by "
+                    "the retention period"
+                )
+            if outcome == "in_flight":
+                raise Conflict(f"delivery {delivery_id} is being attempted right now")
+            await notify_deliveries(tx)
+            delivery = await repo.get(delivery_id)
+        self._on_enqueued()
+        assert delivery is not None
+        return delivery
+
+    async def recover(self, principal: Principal, webhook_id: str, since: datetime) -> int:
+        """Queue again every failed delivery of the endpoint created since ``since``."""
+        webhook = await self._webhook(principal, webhook_id)
+        if not webhook.active:
+            raise Conflict(f"webhook {webhook_id} is disabled: enable it, then recover")
+        now = self._clock()
+        if since > now:
+            raise InvalidRequest("since must not be in the future", field="since")
+        async with self._db.transaction() as tx:
+            count = await DeliveryLogRepository(tx).recover(webhook_id, since, now)
+            if count:
+                await notify_deliveries(tx)
+        if count:
+            self._on_enqueued()
+        return count
+
+    async def send_test(self, principal: Principal, webhook_id: str, event_type: str) -> Delivery:
+        """A signed example of ``event_type`` to this endpoint only, marked as a test in the
+        body (``"test": true``) and the headers (``X-Webhook-Test: true``), logged like any
+        other delivery."""
+        if event_type not in catalog.EVENT_TYPES:
+            raise InvalidRequest(
+                f"unknown event type {event_type!r}; known: {', '.join(catalog.EVENT_TYPES)}",
+                field="event_type",
+            )
+        webhook = await self._webhook(principal, webhook_id)
+        if not webhook.active:
+            raise Conflict(f"webhook {webhook_id} is disabled: enable it to send a test event")
+        now = self._clock()
+        fmt: PayloadFormat = "thin" if webhook.payload_format == "thin" else "full"
+        example = example_for(event_type, "full")
+        data = example["data"]
+        event_id = ids.new_id("evt")
+        payload = build_payload(
+            fmt=fmt,
+            event_id=event_id,
+            event_type=event_type,
+            session_id=example["session_id"],
+            occurred_at=now,
+            data=data,
+            test=True,
+        )
+        model = data.get("model") if isinstance(data.get("model"), str) else None
+        delivery = Delivery(
+            id=ids.new_id("dlv"),
+            account_id=webhook.account_id,
+            event_id=event_id,
+            webhook_id=webhook.id,
+            api_key_id=webhook.api_key_id,
+            session_id=example["session_id"],
+            target_url=webhook.url,
+            event_type=event_type,
+            model=model,
+            payload_format=fmt,
+            signature_scheme=webhook.signature_scheme,
+            is_test=True,
+            status=PENDING,
+            attempt_count=0,
+            next_attempt_at=now,
+            request_body=encode_body(payload).decode(),
+            payload_pruned_at=None,
+            last_status_code=None,
+            last_error=None,
+            created_at=now,
+            updated_at=now,
+            completed_at=None,
+        )
+        async with self._db.transaction() as tx:
+            await DeliveryLogRepository(tx).add_event(
+                event_id=event_id,
+                account_id=webhook.account_id,
+                event_type=event_type,
+                data=data,
+                is_test=True,
+                created_at=now,
+            )
+            await DeliveryRepository(tx).add(delivery)
+            await notify_deliveries(tx)
+        self._on_enqueued()
+        return delivery
+
+    async def prune(self, *, batch_size: int = PRUNE_BATCH_SIZE) -> int:
+        """Retention: drop payloads older than the retention period."""
+        now = self._clock()
+        return await prune_payloads(
+            self._db, older_than=now - self._retention, now=now, batch_size=batch_size
+        )

@@ -1,0 +1,128 @@
+"""Waking the delivery worker: PostgreSQL LISTEN/NOTIFY, an in-process event, polling underneath.
+
+Whoever writes pending deliveries calls ``notify_deliveries(tx)`` in the same transaction (on
+PostgreSQL the notification is sent at commit, so a worker never looks before the rows are
+visible) and, after the commit, the in-process ``Wakeup.set`` (the only signal on SQLite). A
+worker that misses both still finds the rows on its next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+import structlog
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from livehook.storage.db import Transaction
+from livehook.storage.repositories.outbox import DELIVERY_CHANNEL as CHANNEL
+
+log = structlog.get_logger(__name__)
+
+# A lost LISTEN connection is retried after this long, doubling up to the maximum.
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 30.0
+
+
+class Wakeup:
+    """A level-triggered signal: ``set`` any number of times, ``wait`` returns once per burst.
+
+    Loop-agnostic until first awaited, so it can be built by a composition root before the
+    event loop that uses it exists.
+    """
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+        self._pending = False
+
+    def set(self) -> None:
+        self._pending = True
+        if self._event is not None:
+            self._event.set()
+
+    async def wait(self, timeout: float) -> bool:  # noqa: ASYNC109 -- a poll interval, by design
+        """True if woken, False after ``timeout`` seconds; clears the signal either way."""
+        if self._event is None:
+            self._event = asyncio.Event()
+        if self._pending:
+            self._event.set()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
+        except TimeoutError:
+            return False
+        finally:
+            self._event.clear()
+            self._pending = False
+        return True
+
+
+async def notify_deliveries(tx: Transaction) -> None:
+    """Tell listening workers that deliveries are due (sent at commit; no-op on SQLite)."""
+    if tx.dialect == "postgresql":
+        await tx.conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+def asyncpg_dsn(engine: AsyncEngine) -> str:
+    """The engine's URL as plain asyncpg accepts it."""
+    url = make_url(engine.url.render_as_string(hide_password=False))
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresListener:
+    """LISTEN on a dedicated asyncpg connection (pooled ones are returned between queries);
+    reconnects when the connection is lost, and wakes the worker after every reconnect since
+    notifications sent meanwhile are gone."""
+
+    def __init__(self, dsn: str, wakeup: Wakeup) -> None:
+        self._dsn = dsn
+        self._wakeup = wakeup
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="livehook-listen")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        delay = RECONNECT_MIN_S
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn, timeout=10)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("LISTEN connection failed; polling meanwhile", error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            delay = RECONNECT_MIN_S
+            try:
+                await self._listen(conn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("LISTEN connection broke; reconnecting", error=str(exc))
+            finally:
+                self.connected.clear()
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=2)
+
+    async def _listen(self, conn: Any) -> None:
+        """Until the connection is lost."""
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        await conn.add_listener(CHANNEL, self._on_notify)
+        self.connected.set()
+        self._wakeup.set()  # whatever was notified while we were away
+        await lost.wait()
+        log.warning("LISTEN connection lost; reconnecting")

@@ -1,0 +1,118 @@
+"""Verification sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from livehook.domain.sessions import Session, SessionQuery
+from livehook.storage.db import Transaction
+from livehook.storage.tables import sessions
+
+
+def _to_session(row: Any) -> Session:
+    return Session(
+        id=row.id,
+        account_id=row.account_id,
+        api_key_id=row.api_key_id,
+        model=row.model,
+        external_id=row.external_id,
+        external_tracker=row.external_tracker,
+        tenant_metadata=row.tenant_metadata,
+        callback_url=row.callback_url,
+        callback_format=row.callback_format,
+        stage=row.stage,
+        status=row.status,
+        trust_score=row.trust_score,
+        result=row.result,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        ended_at=row.ended_at,
+    )
+
+
+def _state(session: Session) -> dict[str, Any]:
+    """The columns a report changes."""
+    return {
+        "stage": session.stage,
+        "status": session.status,
+        "trust_score": session.trust_score,
+        "result": None if session.result is None else dict(session.result),
+        "error": None if session.error is None else dict(session.error),
+        "updated_at": session.updated_at,
+        "ended_at": session.ended_at,
+    }
+
+
+class SessionRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self._conn = tx.conn
+
+    async def add(self, session: Session) -> None:
+        metadata = session.tenant_metadata
+        await self._conn.execute(
+            insert(sessions).values(
+                id=session.id,
+                account_id=session.account_id,
+                api_key_id=session.api_key_id,
+                model=session.model,
+                external_id=session.external_id,
+                external_tracker=session.external_tracker,
+                tenant_metadata=None if metadata is None else dict(metadata),
+                callback_url=session.callback_url,
+                callback_format=session.callback_format,
+                created_at=session.created_at,
+                **_state(session),
+            )
+        )
+
+    async def get(
+        self, session_id: str, *, account_id: str, for_update: bool = False
+    ) -> Session | None:
+        """``for_update`` locks the row on PostgreSQL so concurrent reports on one session take
+        turns (SQLite's write transactions are serial already)."""
+        query = select(sessions).where(
+            sessions.c.id == session_id, sessions.c.account_id == account_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        return _to_session(row) if row else None
+
+    async def save(self, session: Session) -> None:
+        await self._conn.execute(
+            update(sessions).where(sessions.c.id == session.id).values(**_state(session))
+        )
+
+    async def list_page(
+        self,
+        *,
+        account_id: str,
+        query: SessionQuery,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> list[Session]:
+        """Oldest first: UUIDv7 ids sort by creation time, so the id is the cursor."""
+        stmt = (
+            select(sessions)
+            .where(sessions.c.account_id == account_id)
+            .order_by(sessions.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(sessions.c.id > after)
+        for column, value in (
+            (sessions.c.status, query.status),
+            (sessions.c.model, query.model),
+            (sessions.c.external_id, query.external_id),
+            (sessions.c.external_tracker, query.external_tracker),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if query.created_after is not None:
+            stmt = stmt.where(sessions.c.created_at >= query.created_after)
+        if query.created_before is not None:
+            stmt = stmt.where(sessions.c.created_at < query.created_before)
+        return [_to_session(r) for r in (await self._conn.execute(stmt)).all()]

@@ -1,0 +1,158 @@
+"""The queue in the database, on SQLite and PostgreSQL: claims with leases, guarded writes,
+releases, retention."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from livehook.domain.deliveries import FAILED, PENDING, SUCCEEDED
+from livehook.services.deliveries import prune_payloads
+from livehook.services.registry import Services
+from livehook.storage.repositories.deliveries import DeliveryRepository
+from tests.support.deliveries import FakeClock, enqueue, new_account, new_webhook, stored
+
+LEASE = timedelta(seconds=90)
+
+
+async def claim(services: Services, clock: FakeClock, token: str, limit: int = 10) -> list[str]:
+    async with services.db.transaction() as tx:
+        rows = await DeliveryRepository(tx).claim(
+            now=clock(), lease_until=clock() + LEASE, token=token, limit=limit
+        )
+    return [r.id for r in rows]
+
+
+async def finish(services: Services, delivery_id: str, token: str, clock: FakeClock) -> bool:
+    async with services.db.transaction() as tx:
+        return await DeliveryRepository(tx).finish_attempt(
+            delivery_id,
+            token,
+            number=1,
+            status=SUCCEEDED,
+            next_attempt_at=None,
+            last_status_code=200,
+            last_error=None,
+            signature_scheme="hmac-sha256",
+            target_url="http://127.0.0.1:9/x",
+            now=clock(),
+        )
+
+
+async def test_claim_leases_due_rows_oldest_first_and_only_once(services: Services) -> None:
+    clock = FakeClock()
+    account = await new_account(services)
+    hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
+    early = await enqueue(services, account, webhook=hook.webhook, now=clock() - timedelta(1))
+    late = await enqueue(services, account, webhook=hook.webhook, now=clock())
+    future = await enqueue(services, account, webhook=hook.webhook, now=clock() + timedelta(1))
+    assert await claim(services, clock, "a" * 32, limit=1) == [early.id]
+    assert await claim(services, clock, "b" * 32) == [late.id]
+    assert await claim(services, clock, "c" * 32) == []
+    leased = await stored(services, early.id)
+    assert leased.status == PENDING and leased.next_attempt_at == clock() + LEASE
+    assert (await stored(services, future.id)).next_attempt_at == future.next_attempt_at
+
+
+async def test_a_row_whose_lease_ended_is_claimed_again_and_the_old_holder_cannot_write(
+    services: Services,
+) -> None:
+    clock = FakeClock()
+    account = await new_account(services)
+    hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
+    delivery = await enqueue(services, account, webhook=hook.webhook, now=clock())
+    assert await claim(services, clock, "first".ljust(32, "0")) == [delivery.id]
+    clock.advance(LEASE.total_seconds())
+    assert await claim(services, clock, "second".ljust(32, "0")) == [delivery.id]
+    assert await finish(services, delivery.id, "first".ljust(32, "0"), clock) is False
+    assert (await stored(services, delivery.id)).status == PENDING
+    assert await finish(services, delivery.id, "second".ljust(32, "0"), clock) is True
+    assert (await stored(services, delivery.id)).status == SUCCEEDED
+
+
+async def test_concurrent_claims_never_hand_out_a_row_twice(services: Services) -> None:
+    clock = FakeClock()
+    account = await new_account(services)
+    hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
+    for _ in range(40):
+        await enqueue(services, account, webhook=hook.webhook, now=clock())
+    batches = await asyncio.gather(
+        *(claim(services, clock, f"t{i}".ljust(32, "0"), limit=7) for i in range(8))
+    )
+    claimed = [delivery_id for batch in batches for delivery_id in batch]
+    assert len(claimed) == len(set(claimed)) == 40
+
+
+async def test_release_makes_a_row_due_again_without_counting_an_attempt(
+    services: Services,
+) -> None:
+    clock = FakeClock()
+    account = await new_account(services)
+    hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
+    delivery = await enqueue(services, account, webhook=hook.webhook, now=clock())
+    token = "r".ljust(32, "0")
+    await claim(services, clock, token)
+    at = clock() + timedelta(seconds=3)
+    async with services.db.transaction() as tx:
+        assert await DeliveryRepository(tx).release([delivery.id], token, at, clock()) == 1
+    released = await stored(services, delivery.id)
+    assert released.next_attempt_at == at and released.attempt_count == 0
+    clock.advance(3)
+    assert await claim(services, clock, "s".ljust(32, "0")) == [delivery.id]
+
+
+async def test_claim_reads_the_partial_due_index(services: Services) -> None:
+    """The claim's cost follows the batch, not the backlog: it must use ix_deliveries_due."""
+    clock = FakeClock()
+    sql = (
+        "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= :now "
+        "ORDER BY next_attempt_at LIMIT 10"
+    )
+    async with services.db.transaction() as tx:
+        if tx.dialect == "postgresql":
+            await tx.conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = await tx.conn.execute(text("EXPLAIN " + sql), {"now": clock()})
+        else:
+            plan = await tx.conn.execute(
+                text("EXPLAIN QUERY PLAN " + sql), {"now": clock().replace(tzinfo=None)}
+            )
+        lines: list[Any] = [str(tuple(row)) for row in plan]
+    assert any("ix_deliveries_due" in line for line in lines), lines
+
+
+async def test_prune_drops_old_payloads_in_batches_keeps_attempt_counts_and_fails_waiting_rows(
+    services: Services,
+) -> None:
+    clock = FakeClock()
+    account = await new_account(services)
+    hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
+    old = clock() - timedelta(days=31)
+    done = [
+        await enqueue(services, account, webhook=hook.webhook, now=old, created_at=old)
+        for _ in range(5)
+    ]
+    waiting = await enqueue(services, account, webhook=hook.webhook, now=clock(), created_at=old)
+    fresh = await enqueue(services, account, webhook=hook.webhook, now=clock())
+    token = "p".ljust(32, "0")
+    for delivery in done:
+        async with services.db.transaction() as tx:
+            await tx.conn.execute(
+                text("UPDATE deliveries SET lease_token = :t WHERE id = :id"),
+                {"t": token, "id": delivery.id},
+            )
+        assert await finish(services, delivery.id, token, clock)
+    pruned = await prune_payloads(
+        services.db, older_than=clock() - timedelta(days=30), now=clock(), batch_size=2
+    )
+    assert pruned == 6
+    for delivery in done:
+        after = await stored(services, delivery.id)
+        assert after.request_body is None and after.payload_pruned_at == clock()
+        assert after.status == SUCCEEDED and after.attempt_count == 1
+    expired = await stored(services, waiting.id)
+    assert expired.status == FAILED and expired.request_body is None
+    assert "retention" in (expired.last_error or "")
+    assert (await stored(services, fresh.id)).request_body == fresh.request_body

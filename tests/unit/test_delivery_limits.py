@@ -1,0 +1,91 @@
+"""Per-endpoint limits: caps, short waiting lines, releases sized to the endpoint's pace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from livehook.delivery.limits import EndpointLimits, Limits
+from livehook.domain.breaker import BreakerPolicy
+
+T0 = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Item:
+    delivery_id: str
+
+
+def limits(**options: object) -> EndpointLimits[Item]:
+    return EndpointLimits(Limits(**options))  # type: ignore[arg-type]
+
+
+def test_sends_up_to_the_cap_then_queues_what_starts_within_the_hold_then_releases() -> None:
+    book = limits(per_endpoint=2, hold_max_s=0.25)
+    verdicts = [book.admit("a", Item(f"d{i}"), T0, 0.0)[0] for i in range(8)]
+    # An endpoint not heard from yet is assumed to take 0.1 s: with two slots, five more start
+    # within the 0.25 s hold; the next goes back to the queue.
+    assert verdicts == ["send"] * 2 + ["wait"] * 5 + ["release"]
+
+
+def test_a_slow_endpoint_gets_a_shorter_line() -> None:
+    book = limits(per_endpoint=2, hold_max_s=0.25)
+    book.admit("a", Item("d0"), T0, 0.0)
+    book.finish("a", "d0", True, T0, 1.0)  # took a second: the pace moves toward it
+    verdicts = [book.admit("a", Item(f"d{i}"), T0, 1.0)[0] for i in range(1, 5)]
+    assert verdicts == ["send", "send", "wait", "release"]
+
+
+def test_one_endpoint_at_its_cap_leaves_others_untouched() -> None:
+    book = limits(per_endpoint=1, hold_max_s=0.05)
+    assert book.admit("slow", Item("s1"), T0, 0.0)[0] == "send"
+    assert book.admit("slow", Item("s2"), T0, 0.0)[0] == "release"
+    assert book.admit("fast", Item("f1"), T0, 0.0)[0] == "send"
+
+
+def test_release_time_follows_the_endpoint_pace_within_bounds() -> None:
+    book = limits(per_endpoint=1, hold_max_s=0.05)
+    book.admit("a", Item("d1"), T0, 0.0)
+    assert book.admit("a", Item("d2"), T0, 0.0) == ("release", T0 + timedelta(seconds=1))
+    # d1 has been in flight for 30 s: the next slot is at least that far away.
+    assert book.admit("a", Item("d3"), T0, 30.0) == ("release", T0 + timedelta(seconds=30))
+    assert book.admit("a", Item("d4"), T0, 500.0) == ("release", T0 + timedelta(seconds=60))
+
+
+def test_a_finished_slot_goes_to_the_next_in_line() -> None:
+    book = limits(per_endpoint=1, hold_max_s=5.0)
+    book.admit("a", Item("d1"), T0, 0.0)
+    assert book.admit("a", Item("d2"), T0, 0.0)[0] == "wait"
+    book.finish("a", "d1", True, T0, 0.01)
+    assert book.next_waiting("a", T0, 0.01) == Item("d2")
+    assert book.next_waiting("a", T0, 0.01) is None
+
+
+def test_waiting_rows_are_released_once_the_endpoint_slows_down() -> None:
+    book = limits(per_endpoint=1, hold_max_s=2.0)
+    book.admit("a", Item("d1"), T0, 0.0)
+    book.admit("a", Item("d2"), T0, 0.0)
+    assert book.overdue(T0, 0.5) == []
+    released = book.overdue(T0, 3.0)  # d1 has been in flight for 3 s
+    assert [item for item, _ in released] == [Item("d2")]
+    assert book.waiting_count == 0
+
+
+def test_an_open_breaker_releases_rows_until_it_half_opens_then_allows_one_probe() -> None:
+    policy = BreakerPolicy(failure_threshold=1, base_pause_s=5, max_pause_s=5)
+    book = limits(per_endpoint=3, breaker=policy)
+    book.admit("a", Item("d1"), T0, 0.0)
+    opened = book.finish("a", "d1", False, T0, 0.1)
+    assert opened == T0 + timedelta(seconds=5)
+    assert book.admit("a", Item("d2"), T0, 0.2) == ("release", opened)
+    later = T0 + timedelta(seconds=5)
+    assert book.admit("a", Item("d3"), later, 6.0)[0] == "send"
+    assert book.admit("a", Item("d4"), later, 6.0)[0] != "send"  # one probe at a time
+    assert book.finish("a", "d3", True, later, 6.1) is None
+
+
+def test_drain_hands_back_every_waiting_row() -> None:
+    book = limits(per_endpoint=1)
+    book.admit("a", Item("d1"), T0, 0.0)
+    book.admit("a", Item("d2"), T0, 0.0)
+    assert book.drain_waiting() == [Item("d2")]
