@@ -177,9 +177,17 @@ def _has_reached(current: str, stage: str) -> bool:
     return False
 
 
-def stages_for_verdict(current: str, verdict: str) -> list[str]:
-    """The stages a verdict report emits, in order, ending with `verification.completed`."""
+def stages_for_verdict(current: str, verdict: str, *, face_collision: bool = False) -> list[str]:
+    """The stages a verdict report emits, in order, ending with `verification.completed`.
+
+    A face collision is found by the uniqueness check after a live liveness result, so it can
+    only ride on a live verdict: `liveness.passed`, `face.collision`, then the completion.
+    """
     liveness_stage = liveness_stage_for(verdict)
+    if face_collision and liveness_stage != LIVENESS_PASSED:
+        raise TransitionError(
+            current, FACE_COLLISION, "a face collision can only follow a live verdict"
+        )
     if is_ended(current):
         raise TransitionError(current, VERIFICATION_COMPLETED)
     if _has_reached(current, liveness_stage):
@@ -192,6 +200,8 @@ def stages_for_verdict(current: str, verdict: str) -> list[str]:
         raise TransitionError(
             current, liveness_stage, f"a {verdict} verdict cannot be reported from here"
         )
+    if face_collision and current != FACE_COLLISION:
+        stages.insert(-1, FACE_COLLISION)
     return stages
 
 

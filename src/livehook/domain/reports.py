@@ -142,7 +142,9 @@ def report_verdict(
 
     `event_ids` are used in order, one per event: MAX_EVENTS_PER_REPORT ids always suffice."""
     check_verdict_report(session.model, verdict)
-    stages = lifecycle.stages_for_verdict(session.stage, verdict.verdict)
+    stages = lifecycle.stages_for_verdict(
+        session.stage, verdict.verdict, face_collision=verdict.face_collision
+    )
     if len(event_ids) < len(stages):
         raise ValueError(f"{len(stages)} event ids are needed, got {len(event_ids)}")
     result = payloads.verdict_data(

@@ -31,7 +31,7 @@ CALLBACK_EVENT_TYPES: frozenset[str] = frozenset({VERIFICATION_COMPLETED, VERIFI
 # external_id / external_tracker: the columns' width.
 MAX_LABEL_CHARS = 255
 # The most events one report emits: liveness.started, the liveness verdict, the completion.
-MAX_EVENTS_PER_REPORT = 3
+MAX_EVENTS_PER_REPORT = 4  # liveness.started, liveness.passed, face.collision, completed
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,8 @@ class Verdict:
     processing_ms: int
     frames_processed: int
     warning: str | None = None
+    # The uniqueness check matched an existing person: face.collision precedes the completion.
+    face_collision: bool = False
 
 
 class FieldError(ValueError):

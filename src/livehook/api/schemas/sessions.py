@@ -105,6 +105,11 @@ class ResultReport(BaseModel):
     processing_ms: int = Field(ge=0, le=86_400_000)
     frames_processed: int = Field(ge=0, description="At most the session model's frames.")
     warning: str | None = Field(default=None, max_length=500)
+    face_collision: bool = Field(
+        default=False,
+        description="The uniqueness check matched an existing person (live verdicts only): "
+        "emits face.collision before verification.completed.",
+    )
 
 
 class FailureReport(BaseModel):
