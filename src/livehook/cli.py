@@ -168,6 +168,77 @@ def prune() -> None:
     )
 
 
+@app.command()
+def trigger(
+    event: Annotated[str, typer.Argument(help="The event to reach, e.g. verification.completed.")],
+    key: Annotated[
+        str,
+        typer.Option(
+            envvar="LIVEHOOK_API_KEY",
+            help="API key the session belongs to (its webhooks receive it).",
+        ),
+    ],
+    model: Annotated[str, typer.Option(help="Detection model of the session.")] = "mixed-30-v2",
+    tracker: Annotated[str, typer.Option(help="external_tracker label.")] = "livehook-trigger",
+    send: Annotated[
+        bool, typer.Option("--send", help="Also send the deliveries now (a worker burst).")
+    ] = False,
+) -> None:
+    """Drive a simulated session to EVENT; its webhooks get real deliveries (stripe trigger)."""
+    from livehook.domain.scopes import SESSIONS_WRITE
+    from livehook.domain.simulation import plan_for
+    from livehook.services.simulation import simulate
+
+    try:
+        plan_for(event)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    settings = _settings()
+
+    async def run(services: Services) -> None:
+        principal = await services.keys.authenticate(key)
+        if principal is None:
+            raise _fail("invalid or revoked API key")
+        if not principal.allows(SESSIONS_WRITE):
+            raise _fail(f"this API key lacks the `{SESSIONS_WRITE}` scope")
+        view = await simulate(
+            services.sessions, principal, event, model=model, external_tracker=tracker
+        )
+        console.print(f"[green]✓[/] session [bold]{view.session.id}[/] ({model})")
+        for reached in view.stages:
+            console.print(f"  {reached.reached_at:%H:%M:%S.%f}  {reached.stage}")
+        if send:
+            from livehook.api.app import build_worker
+
+            runner = build_worker(settings, services)
+            try:
+                await runner.run(until_idle=True)
+            finally:
+                await runner.close()
+            console.print(f"[green]✓[/] {runner.attempts_made} delivery attempts made")
+        else:
+            console.print(
+                "Deliveries are queued; a running `livehook serve` or `livehook worker` sends "
+                "them (or pass --send)."
+            )
+
+    _with_services(run)
+
+
+@app.command()
+def demo(
+    keep: Annotated[
+        bool, typer.Option(help="Keep the demo's data directory instead of deleting it.")
+    ] = False,
+) -> None:
+    """Watch it work: a local receiver, a webhook, a session to its verdict, verified deliveries."""
+    from livehook.demo import run_demo
+    from livehook.logs import configure_logging
+
+    configure_logging("warning")
+    run_demo(console, keep=keep)
+
+
 @keys_app.command("create")
 def keys_create(
     account: Annotated[str, typer.Option(help="Account name (created if new).")],
