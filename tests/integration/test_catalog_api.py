@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from typing import Any
 
 import httpx
 import jsonschema
 import pytest
 
+from tests.support.dns import offline_dns
 from tests.support.http import auth, data
 
 # DESIGN.md, "Event catalog" and the operational events, in the order listed there.
@@ -33,15 +32,7 @@ DESIGN_EVENT_TYPES = [
 @pytest.fixture(autouse=True)
 async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    loop = asyncio.get_running_loop()
-    real = loop.getaddrinfo
-
-    async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> Any:
-        if isinstance(host, str) and host.replace(".", "").isdigit():
-            return await real(host, port, **kwargs)  # the PostgreSQL driver connects by IP
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    offline_dns(monkeypatch)
 
 
 async def event_types(client: httpx.AsyncClient) -> list[dict[str, Any]]:

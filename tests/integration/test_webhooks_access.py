@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +10,7 @@ import pytest
 
 from livehook.domain.scopes import ALL_SCOPES
 from livehook.services.registry import Services
+from tests.support.dns import offline_dns
 from tests.support.http import auth, data, error
 
 HOOK = "https://hooks.acme.example/livehook"
@@ -21,15 +20,7 @@ READ, WRITE = "webhooks:read", "webhooks:write"
 @pytest.fixture(autouse=True)
 async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    loop = asyncio.get_running_loop()
-    real = loop.getaddrinfo
-
-    async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> Any:
-        if isinstance(host, str) and host.replace(".", "").isdigit():
-            return await real(host, port, **kwargs)  # the PostgreSQL driver connects by IP
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    offline_dns(monkeypatch)
 
 
 async def create(client: httpx.AsyncClient, key: str, url: str = HOOK) -> Any:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 from typing import Any
 
 import httpx
 import pytest
 
 from livehook.services.registry import Services
+from tests.support.dns import offline_dns
 from tests.support.http import auth, data, error
 
 HOOK = "https://hooks.acme.example/livehook"
@@ -19,15 +19,7 @@ HOOK = "https://hooks.acme.example/livehook"
 @pytest.fixture(autouse=True)
 async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    loop = asyncio.get_running_loop()
-    real = loop.getaddrinfo
-
-    async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> Any:
-        if isinstance(host, str) and host.replace(".", "").isdigit():
-            return await real(host, port, **kwargs)  # the PostgreSQL driver connects by IP
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    offline_dns(monkeypatch)
 
 
 async def create(client: httpx.AsyncClient, key: str, status: int = 201, **fields: Any) -> Any:

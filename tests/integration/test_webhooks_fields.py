@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from typing import Any
 
 import httpx
@@ -11,6 +9,7 @@ import pytest
 
 from livehook.domain.catalog import EVENT_TYPES, MODELS
 from livehook.services.registry import Services
+from tests.support.dns import offline_dns
 from tests.support.http import auth, data, error
 
 HOOK = "https://hooks.acme.example/livehook"
@@ -25,15 +24,7 @@ SECRET_HEADERS = {
 @pytest.fixture(autouse=True)
 async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    loop = asyncio.get_running_loop()
-    real = loop.getaddrinfo
-
-    async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> Any:
-        if isinstance(host, str) and host.replace(".", "").isdigit():
-            return await real(host, port, **kwargs)  # the PostgreSQL driver connects by IP
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    offline_dns(monkeypatch)
 
 
 async def post(client: httpx.AsyncClient, key: str, **fields: Any) -> httpx.Response:

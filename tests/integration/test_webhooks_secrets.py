@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
-import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +13,7 @@ from sqlalchemy import select
 
 from livehook.services.registry import Services
 from livehook.storage.tables import metadata
+from tests.support.dns import offline_dns
 from tests.support.http import auth, data, error
 
 HOOK = "https://hooks.acme.example/livehook"
@@ -24,15 +23,7 @@ HEADER_VALUES = {"Authorization": "Bearer receiver-credential-8f3a", "X-Tenant":
 @pytest.fixture(autouse=True)
 async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    loop = asyncio.get_running_loop()
-    real = loop.getaddrinfo
-
-    async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> Any:
-        if isinstance(host, str) and host.replace(".", "").isdigit():
-            return await real(host, port, **kwargs)  # the PostgreSQL driver connects by IP
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    offline_dns(monkeypatch)
 
 
 async def create(client: httpx.AsyncClient, key: str, **fields: Any) -> Any:
