@@ -37,6 +37,7 @@ from bench.report import (
     rich_table,
     row_label,
 )
+from livehook.logs import configure_logging
 from livehook.storage.database import create_engine
 from livehook.storage.db import Database
 
@@ -57,6 +58,7 @@ class ScenarioContext:
     database_url: str  # a fresh, migrated, empty database of this call alone (Database.from_url)
     work_dir: Path  # a temporary directory of this call, removed after it
     quick: bool  # smoke run: use small counts
+    count: int  # events of the single-endpoint scenario (--count; small with --quick)
     concurrency: int  # the limit's concurrency, for a like-for-like comparison
     limit: LimitResult  # the raw aiohttp limit of this run (``limit.rate``)
     celery: PeerResult | None  # the Celery peer of this run, None when Redis was unavailable
@@ -93,6 +95,12 @@ class Scenario(Protocol):
 # --- the livehook scenarios -----------------------------------------------------------------
 # Each runs on SQLite and on PostgreSQL, in this order, after the limit and the Celery peer.
 SCENARIOS: list[Scenario] = []
+
+
+def _register_livehook_scenarios() -> None:
+    from bench.scenarios import SCENARIOS as LIVEHOOK_SCENARIOS  # it imports this module's types
+
+    SCENARIOS.extend(LIVEHOOK_SCENARIOS)
 
 
 @asynccontextmanager
@@ -195,6 +203,7 @@ class Baselines:
 
     receiver: ReceiverHandle
     quick: bool
+    count: int
     concurrency: int
     limit: LimitResult
     celery: PeerResult | None
@@ -213,6 +222,7 @@ async def run_scenario(
                 database_url=url,
                 work_dir=work_dir,
                 quick=baselines.quick,
+                count=baselines.count,
                 concurrency=baselines.concurrency,
                 limit=baselines.limit,
                 celery=baselines.celery,
@@ -258,7 +268,7 @@ async def run(args: argparse.Namespace, console: Console) -> tuple[list[Row], st
             console.print(f"Celery peer: {celery_count:,} tasks …")
             celery, celery_row = await measure_celery(receiver, celery_count, args.redis_url)
             rows.append(celery_row)
-        baselines = Baselines(receiver, args.quick, args.concurrency, limit, celery)
+        baselines = Baselines(receiver, args.quick, count, args.concurrency, limit, celery)
         rows += await run_scenarios(baselines, databases, args.postgres_url, console)
     celery_rate = celery.rate if celery else None
     console.print(rich_table(rows, limit.rate, celery_rate))
@@ -307,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)  # a log file or pipe: keep the table's rows on one line
+    _register_livehook_scenarios()
+    configure_logging("warning")  # the backlog scenario's in-process worker logs every attempt
     rows, results = asyncio.run(run(args, console))
     if results is not None:
         output = args.output or RESULTS

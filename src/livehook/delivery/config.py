@@ -12,6 +12,8 @@ from livehook.domain.webhooks import MAX_TIMEOUT_SECONDS
 UNAVAILABLE_RETRY = timedelta(minutes=1)
 # Rows held in endpoint lines, per send slot, before claiming stops: bounds memory and leases.
 MAX_WAITING_PER_SLOT = 10
+# Attempts recorded per transaction at most: bounds one commit's size and lock time.
+RECORD_BATCH = 500
 # A burst run waits for rows it handed back (an endpoint at its cap) if they return this soon.
 BURST_WAIT = timedelta(seconds=10)
 

@@ -9,7 +9,7 @@ the lease: if the lease was lost, nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -97,42 +97,66 @@ async def load_targets(
     box: SecretBox,
     now: datetime,
 ) -> dict[str, Target | Unavailable]:
-    """What each endpoint of the batch needs, keyed by ``Delivery.endpoint_key``."""
+    """What each endpoint of the batch needs, keyed by ``Delivery.endpoint_key``: the
+    endpoints and their secrets of now, read in one query each for the whole batch."""
+    hook_ids = {d.webhook_id for d in claimed if d.webhook_id is not None}
+    repo = webhooks.repository(tx)
+    hooks: dict[str, Webhook | DecryptionError]
+    try:
+        hooks = dict(await repo.get_many_any(hook_ids))
+    except DecryptionError:  # some endpoint's headers cannot be read: find which, one by one
+        hooks = {}
+        for hook_id in hook_ids:
+            try:
+                if (one := await repo.get_any(hook_id)) is not None:
+                    hooks[hook_id] = one
+            except DecryptionError as exc:
+                hooks[hook_id] = exc
+    secrets = await repo.secrets_of(list(hooks), now=now)
     targets: dict[str, Target | Unavailable] = {}
     for delivery in claimed:
         key = delivery.endpoint_key
-        if key not in targets:
-            try:
-                targets[key] = await _target(tx, delivery, webhooks, box, now)
-            except DecryptionError as exc:
-                targets[key] = Unavailable(str(exc), fail=False)
+        if key in targets:
+            continue
+        try:
+            if delivery.webhook_id is None:
+                targets[key] = await _callback_target(tx, delivery, box)
+            else:
+                webhook = hooks.get(delivery.webhook_id)
+                if isinstance(webhook, DecryptionError):
+                    raise webhook
+                stored = secrets.get(delivery.webhook_id, [])
+                targets[key] = _webhook_target(webhook, [box.decrypt(s.secret) for s in stored])
+        except DecryptionError as exc:
+            targets[key] = Unavailable(str(exc), fail=False)
     return targets
 
 
-async def _target(
-    tx: Transaction, delivery: Delivery, webhooks: WebhookService, box: SecretBox, now: datetime
+async def _callback_target(
+    tx: Transaction, delivery: Delivery, box: SecretBox
 ) -> Target | Unavailable:
-    if delivery.webhook_id is None:
-        stored = await ApiKeyRepository(tx).callback_secret(delivery.api_key_id)
-        if stored is None:
-            return Unavailable("the API key of this session is gone", fail=True)
-        return Target(
-            url=delivery.target_url,
-            scheme=delivery.signature_scheme,
-            secrets=(box.decrypt(stored),),
-            custom_headers={},
-            timeout_s=DEFAULT_TIMEOUT_SECONDS,
-            policy=RetryPolicy.standard(),
-            webhook=None,
-        )
-    webhook = await webhooks.repository(tx).get_any(delivery.webhook_id)
+    stored = await ApiKeyRepository(tx).callback_secret(delivery.api_key_id)
+    if stored is None:
+        return Unavailable("the API key of this session is gone", fail=True)
+    return Target(
+        url=delivery.target_url,
+        scheme=delivery.signature_scheme,
+        secrets=(box.decrypt(stored),),
+        custom_headers={},
+        timeout_s=DEFAULT_TIMEOUT_SECONDS,
+        policy=RetryPolicy.standard(),
+        webhook=None,
+    )
+
+
+def _webhook_target(webhook: Webhook | None, secrets: list[str]) -> Target | Unavailable:
     if webhook is None or not webhook.active:
         return Unavailable("endpoint disabled", fail=True)
     # The endpoint's settings of now apply: a fixed URL or a rotated secret is used at once.
     return Target(
         url=webhook.url,
         scheme=webhook.signature_scheme,
-        secrets=tuple(await webhooks.signing_secrets(tx, webhook.id, now)),
+        secrets=tuple(secrets),
         custom_headers=webhook.headers,
         timeout_s=webhook.timeout_seconds,
         policy=RetryPolicy.parse(webhook.retry_policy),
@@ -186,6 +210,17 @@ def _delivery_state(
     return FAILED, None, decision.reason
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A sent attempt waiting to be recorded. ``postpone_until``: the endpoint's breaker just
+    opened until then."""
+
+    job: Job
+    sent: Sent
+    decision: Decision
+    postpone_until: datetime | None = None
+
+
 async def record_attempt(
     db: Database,
     job: Job,
@@ -196,63 +231,88 @@ async def record_attempt(
     disable_after: timedelta,
     postpone_until: datetime | None = None,
 ) -> int | None:
-    """Write the attempt and what follows from it. Returns how many operational deliveries it
-    queued, or None if the lease was lost (then nothing is written). ``postpone_until``: the
-    endpoint's breaker just opened until then."""
-    now = sent.finished_at
-    status, next_attempt_at, last_error = _delivery_state(decision, sent.result)
+    """``record_attempts`` for one attempt."""
+    finished = Finished(job, sent, decision, postpone_until)
+    (queued,) = await record_attempts(db, [finished], new_id=new_id, disable_after=disable_after)
+    return queued
+
+
+async def record_attempts(
+    db: Database, batch: Sequence[Finished], *, new_id: NewId, disable_after: timedelta
+) -> list[int | None]:
+    """Write each attempt and what follows from it, all in one transaction. For each: how many
+    operational deliveries it queued, or None if its lease was lost (then nothing of it is
+    written). The row updates and attempt inserts are one statement each."""
     async with db.transaction() as tx:
         repo = DeliveryRepository(tx)
-        kept = await repo.finish_attempt(
-            job.delivery.id,
-            job.token,
-            number=job.number,
-            status=status,
-            next_attempt_at=next_attempt_at,
-            last_status_code=sent.result.status,
-            last_error=last_error,
-            signature_scheme=job.target.scheme,
-            target_url=job.target.url,
-            now=now,
-        )
-        if not kept:
-            return None
-        await repo.add_attempt(
-            Attempt(
-                id=new_id("att"),
-                delivery_id=job.delivery.id,
-                number=job.number,
-                started_at=sent.started_at,
-                duration_ms=round(sent.result.duration_ms, 3),
-                request_headers=sent.request_headers,
-                response_status=sent.result.status,
-                response_headers=sent.result.headers if sent.result.status else None,
-                response_body=response_excerpt(sent.result.body_excerpt)
-                if sent.result.status
-                else None,
-                error=sent.result.error,
-                next_attempt_at=next_attempt_at,
+        tokens = await repo.leased([f.job.delivery_id for f in batch])
+        kept = [f for f in batch if tokens.get(f.job.delivery_id) == f.job.token]
+        await repo.finish_attempts([_outcome(f) for f in kept])
+        await repo.add_attempts([_attempt(f, new_id) for f in kept])
+        queued: dict[str, int] = {}
+        # Successes stop their endpoint's failure clock in one statement at the end; one
+        # followed by a failure of the same endpoint stops it first, as in order.
+        to_clear: set[str] = set()
+        for f in kept:
+            webhook = f.job.target.webhook
+            queued[f.job.delivery_id] = 0
+            if webhook is None:
+                continue
+            if isinstance(f.decision, Succeeded):
+                to_clear.add(webhook.id)
+                continue
+            if webhook.id in to_clear:
+                to_clear.discard(webhook.id)
+                await repo.clear_failing(webhook.id)
+            queued[f.job.delivery_id] = await _endpoint_health(
+                tx, f, new_id, disable_after, f.sent.finished_at
             )
-        )
-        if job.target.webhook is None:
-            return 0
-        return await _endpoint_health(
-            tx, job, sent, decision, new_id, disable_after, postpone_until, now
-        )
+        await repo.clear_failing_many(to_clear)
+    return [queued.get(f.job.delivery_id) for f in batch]
+
+
+def _outcome(f: Finished) -> dict[str, object]:
+    status, next_attempt_at, last_error = _delivery_state(f.decision, f.sent.result)
+    now = f.sent.finished_at
+    return {
+        "b_id": f.job.delivery_id,
+        "b_token": f.job.token,
+        "status": status,
+        "attempt_count": f.job.number,
+        "next_attempt_at": next_attempt_at,
+        "last_status_code": f.sent.result.status,
+        "last_error": last_error,
+        "signature_scheme": f.job.target.scheme,
+        "target_url": f.job.target.url,
+        "updated_at": now,
+        "completed_at": None if status == PENDING else now,
+    }
+
+
+def _attempt(f: Finished, new_id: NewId) -> Attempt:
+    result = f.sent.result
+    _, next_attempt_at, _ = _delivery_state(f.decision, result)
+    return Attempt(
+        id=new_id("att"),
+        delivery_id=f.job.delivery_id,
+        number=f.job.number,
+        started_at=f.sent.started_at,
+        duration_ms=round(result.duration_ms, 3),
+        request_headers=f.sent.request_headers,
+        response_status=result.status,
+        response_headers=result.headers if result.status else None,
+        response_body=response_excerpt(result.body_excerpt) if result.status else None,
+        error=result.error,
+        next_attempt_at=next_attempt_at,
+    )
 
 
 async def _endpoint_health(
-    tx: Transaction,
-    job: Job,
-    sent: Sent,
-    decision: Decision,
-    new_id: NewId,
-    disable_after: timedelta,
-    postpone_until: datetime | None,
-    now: datetime,
+    tx: Transaction, f: Finished, new_id: NewId, disable_after: timedelta, now: datetime
 ) -> int:
     """Failure clock, disabling, breaker postponement, ``delivery.exhausted``; returns the
     operational deliveries queued."""
+    job, sent, decision, postpone_until = f.job, f.sent, f.decision, f.postpone_until
     webhook = job.target.webhook
     assert webhook is not None
     repo = DeliveryRepository(tx)

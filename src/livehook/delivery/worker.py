@@ -27,15 +27,17 @@ from livehook.crypto import SecretBox
 from livehook.delivery.config import (
     BURST_WAIT,
     MAX_WAITING_PER_SLOT,
+    RECORD_BATCH,
     UNAVAILABLE_RETRY,
     WorkerConfig,
 )
 from livehook.delivery.dispatch import (
+    Finished,
     Job,
     Unavailable,
     decide,
     load_targets,
-    record_attempt,
+    record_attempts,
     send_attempt,
 )
 from livehook.delivery.limits import EndpointLimits
@@ -79,6 +81,8 @@ class Worker:
         self._new_id = new_id
         self._limits: EndpointLimits[Job] = EndpointLimits(self._config.limits)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._to_record: list[tuple[Finished, asyncio.Future[int | None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
         self._stopping = False
         self._next_prune = 0.0
         self._more_due = False  # the last fill stopped for want of room, not of due rows
@@ -263,15 +267,7 @@ class Worker:
             )
             booked = True
             decision = decide(job, sent, self._rand())
-            queued = await record_attempt(
-                self._db,
-                job,
-                sent,
-                decision,
-                new_id=self._new_id,
-                disable_after=self._config.disable_after,
-                postpone_until=opened_until,
-            )
+            queued = await self._record(Finished(job, sent, decision, opened_until))
             if queued is None:
                 log.warning("lease lost before the attempt was recorded", delivery=job.delivery_id)
             else:
@@ -293,6 +289,36 @@ class Worker:
                 self._limits.finish(key, job.delivery_id, False, self._clock(), time.monotonic())
         finally:
             self._after(key)
+
+    async def _record(self, finished: Finished) -> int | None:
+        """Record ``finished`` with whatever else finished meanwhile: one transaction per
+        batch (group commit). While one batch is written the next gathers, so a lone attempt
+        is written at once and a busy worker writes many per commit."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._to_record.append((finished, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._write_records(), name="livehook-record")
+        return await future
+
+    async def _write_records(self) -> None:
+        while self._to_record:
+            batch = self._to_record[:RECORD_BATCH]
+            del self._to_record[:RECORD_BATCH]
+            try:
+                results = await record_attempts(
+                    self._db,
+                    [finished for finished, _ in batch],
+                    new_id=self._new_id,
+                    disable_after=self._config.disable_after,
+                )
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
 
     def _after(self, key: str) -> None:
         """A slot of ``key`` is free: its line moves on, or the loop may claim more."""

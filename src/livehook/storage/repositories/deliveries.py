@@ -11,11 +11,11 @@ Statements that must use a partial index spell its predicate as a literal: a bou
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, insert, literal_column, not_, select, update
+from sqlalchemy import Select, and_, bindparam, insert, literal_column, not_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from livehook.domain.deliveries import (
@@ -81,6 +81,24 @@ def header_pairs(headers: Mapping[str, str]) -> list[list[str]]:
 
 def headers_of(stored: Any) -> dict[str, str]:
     return dict(stored) if isinstance(stored, dict) else {name: value for name, value in stored}
+
+
+def _attempt_row(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "delivery_id": attempt.delivery_id,
+        "number": attempt.number,
+        "started_at": attempt.started_at,
+        "duration_ms": attempt.duration_ms,
+        "request_headers": header_pairs(attempt.request_headers),
+        "response_status": attempt.response_status,
+        "response_headers": (
+            None if attempt.response_headers is None else header_pairs(attempt.response_headers)
+        ),
+        "response_body": attempt.response_body,
+        "error": attempt.error,
+        "next_attempt_at": attempt.next_attempt_at,
+    }
 
 
 def in_flight(now: datetime) -> ColumnElement[bool]:
@@ -219,26 +237,52 @@ class DeliveryRepository:
         )
         return bool(result.rowcount)
 
-    async def add_attempt(self, attempt: Attempt) -> None:
-        await self._conn.execute(
-            insert(attempts).values(
-                id=attempt.id,
-                delivery_id=attempt.delivery_id,
-                number=attempt.number,
-                started_at=attempt.started_at,
-                duration_ms=attempt.duration_ms,
-                request_headers=header_pairs(attempt.request_headers),
-                response_status=attempt.response_status,
-                response_headers=(
-                    None
-                    if attempt.response_headers is None
-                    else header_pairs(attempt.response_headers)
-                ),
-                response_body=attempt.response_body,
-                error=attempt.error,
-                next_attempt_at=attempt.next_attempt_at,
+    async def leased(self, ids: Sequence[str]) -> dict[str, str]:
+        """Lease token of each pending leased row of ``ids``, locked until the transaction ends
+        (on SQLite the transaction already holds the write lock)."""
+        if not ids:
+            return {}
+        stmt = (
+            select(deliveries.c.id, deliveries.c.lease_token)
+            .where(deliveries.c.id.in_(ids), IS_PENDING, deliveries.c.lease_token.is_not(None))
+            .with_for_update()
+        )
+        return {row.id: row.lease_token for row in await self._conn.execute(stmt)}
+
+    async def finish_attempts(self, outcomes: Sequence[Mapping[str, Any]]) -> None:
+        """``finish_attempt`` for many rows in one statement; each mapping holds ``id`` and
+        ``token`` (the guard) and the columns to write. Call ``leased`` first: an
+        executemany does not report which rows matched."""
+        if not outcomes:
+            return
+        stmt = (
+            update(deliveries)
+            .where(
+                deliveries.c.id == bindparam("b_id"),
+                deliveries.c.lease_token == bindparam("b_token"),
+                IS_PENDING,
+            )
+            .values(
+                status=bindparam("status"),
+                attempt_count=bindparam("attempt_count"),
+                next_attempt_at=bindparam("next_attempt_at"),
+                lease_token=None,
+                last_status_code=bindparam("last_status_code"),
+                last_error=bindparam("last_error"),
+                signature_scheme=bindparam("signature_scheme"),
+                target_url=bindparam("target_url"),
+                updated_at=bindparam("updated_at"),
+                completed_at=bindparam("completed_at"),
             )
         )
+        await self._conn.execute(stmt, [dict(o) for o in outcomes])
+
+    async def add_attempts(self, new: Sequence[Attempt]) -> None:
+        if new:
+            await self._conn.execute(insert(attempts), [_attempt_row(a) for a in new])
+
+    async def add_attempt(self, attempt: Attempt) -> None:
+        await self._conn.execute(insert(attempts).values(**_attempt_row(attempt)))
 
     async def fail_leased(self, ids: Sequence[str], token: str, reason: str, now: datetime) -> int:
         """End leased rows without an attempt (their endpoint is disabled)."""
@@ -306,6 +350,14 @@ class DeliveryRepository:
             .where(webhooks.c.id == webhook_id, webhooks.c.failing_since.is_not(None))
             .values(failing_since=None)
         )
+
+    async def clear_failing_many(self, webhook_ids: Collection[str]) -> None:
+        if webhook_ids:
+            await self._conn.execute(
+                update(webhooks)
+                .where(webhooks.c.id.in_(list(webhook_ids)), webhooks.c.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
 
     async def disable_webhook(self, webhook_id: str, reason: str, now: datetime) -> bool:
         """True if this call disabled an active endpoint (so one worker tells the account)."""

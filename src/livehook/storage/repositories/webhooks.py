@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,6 +107,13 @@ class WebhookRepository:
         ).first()
         return _to_webhook(row, self._decode) if row else None
 
+    async def get_many_any(self, webhook_ids: Collection[str]) -> dict[str, Webhook]:
+        """``get_any`` for many at once (the worker's claim batch), keyed by id."""
+        if not webhook_ids:
+            return {}
+        query = select(webhooks).where(webhooks.c.id.in_(list(webhook_ids)))
+        return {row.id: _to_webhook(row, self._decode) for row in await self._conn.execute(query)}
+
     async def find_duplicate(self, api_key_id: str, url: str, model: str | None) -> str | None:
         query = select(webhooks.c.id).where(
             webhooks.c.api_key_id == api_key_id,
@@ -203,6 +210,25 @@ class WebhookRepository:
             StoredSecret(r.id, r.secret, r.created_at, r.expires_at)
             for r in (await self._conn.execute(query)).all()
         ]
+
+    async def secrets_of(
+        self, webhook_ids: Collection[str], *, now: datetime
+    ) -> dict[str, list[StoredSecret]]:
+        """``secrets`` of many webhooks in one query, keyed by webhook id."""
+        found: dict[str, list[StoredSecret]] = {webhook_id: [] for webhook_id in webhook_ids}
+        if not found:
+            return found
+        query = (
+            select(webhook_secrets)
+            .where(
+                webhook_secrets.c.webhook_id.in_(list(found)),
+                (webhook_secrets.c.expires_at.is_(None)) | (webhook_secrets.c.expires_at > now),
+            )
+            .order_by(webhook_secrets.c.created_at.desc(), webhook_secrets.c.id.desc())
+        )
+        for r in await self._conn.execute(query):
+            found[r.webhook_id].append(StoredSecret(r.id, r.secret, r.created_at, r.expires_at))
+        return found
 
     async def expire_secrets(self, secret_ids: list[str], at: datetime) -> None:
         if secret_ids:
