@@ -207,6 +207,7 @@ class Baselines:
     concurrency: int
     limit: LimitResult
     celery: PeerResult | None
+    only: frozenset[str] = frozenset()  # scenario names to run; empty: all of them
 
 
 async def run_scenario(
@@ -235,6 +236,8 @@ async def run_scenarios(
 ) -> list[Row]:
     rows: list[Row] = []
     for scenario in SCENARIOS:
+        if baselines.only and scenario.__name__ not in baselines.only:
+            continue
         for database in databases:
             console.print(f"[bold]{scenario.__name__}[/bold] on {database} …")
             try:
@@ -268,7 +271,8 @@ async def run(args: argparse.Namespace, console: Console) -> tuple[list[Row], st
             console.print(f"Celery peer: {celery_count:,} tasks …")
             celery, celery_row = await measure_celery(receiver, celery_count, args.redis_url)
             rows.append(celery_row)
-        baselines = Baselines(receiver, args.quick, count, args.concurrency, limit, celery)
+        only = frozenset(name for name in args.scenarios.split(",") if name)
+        baselines = Baselines(receiver, args.quick, count, args.concurrency, limit, celery, only)
         rows += await run_scenarios(baselines, databases, args.postgres_url, console)
     celery_rate = celery.rate if celery else None
     console.print(rich_table(rows, limit.rate, celery_rate))
@@ -312,6 +316,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--redis-url", default=DEFAULT_BROKER, help="the Celery peer's broker")
     parser.add_argument("--databases", default=",".join(DATABASES))
     parser.add_argument("--skip-celery", action="store_true")
+    parser.add_argument(
+        "--scenarios",
+        default="",
+        help="comma-separated livehook scenarios to run (single_endpoint, fan_out, faults, "
+        "backlog, steady_latency); all by default",
+    )
     parser.add_argument("--output", type=Path, help="where to write the results (Markdown)")
     args = parser.parse_args(argv)
     console = Console()

@@ -68,7 +68,9 @@ async def _throughput(
             started = time.time()
             await publish(bench, events, batch=max(1, PUBLISH_BATCH // len(urls)))
             published = time.time() - started
-            seen, ended = await wait_succeeded(bench.db, expected, give_up_after=600)
+            seen, ended = await wait_succeeded(
+                bench.db, context.receiver, expected, give_up_after=600
+            )
         return seen, ended - started, worker.rss.peak_mb, published
 
 
@@ -164,7 +166,9 @@ async def steady_latency(context: ScenarioContext) -> Sequence[Row]:
                 await publish_batch(bench, range(n * per_tick, (n + 1) * per_tick))
                 await asyncio.sleep(max(0.0, loop_start + (n + 1) * tick - time.monotonic()))
             published = time.time() - started
-            seen, ended = await wait_succeeded(bench.db, ticks * per_tick, give_up_after=300)
+            seen, ended = await wait_succeeded(
+                bench.db, context.receiver, ticks * per_tick, give_up_after=300
+            )
         records = await context.receiver.records()
     p50, p99 = p50_p99(latencies_ms(records, prefix))
     met = p99 is not None and p99 < MAX_P99_MS_AT_500_PER_S and _rss_ok(worker.rss.peak_mb)

@@ -253,14 +253,14 @@ class FailingFanOut:
     async def __call__(
         self,
         tx: Transaction,
-        event: Event,
+        events: Sequence[Event],
         *,
         candidates: Sequence[Webhook],
         session: Session | None = None,
         now: datetime,
     ) -> int:
         self.calls += 1
-        written = await fanout.fan_out(tx, event, candidates=candidates, session=session, now=now)
+        written = await fanout.fan_out(tx, events, candidates=candidates, session=session, now=now)
         assert written > 0
         raise RuntimeError("crash after writing deliveries")
 

@@ -14,6 +14,9 @@ UNAVAILABLE_RETRY = timedelta(minutes=1)
 MAX_WAITING_PER_SLOT = 10
 # Attempts recorded per transaction at most: bounds one commit's size and lock time.
 RECORD_BATCH = 500
+# Answered attempts waiting to be recorded before claiming pauses: a slow database holds back
+# new sends instead of piling up results in memory (and leases running out).
+MAX_UNRECORDED = 2 * RECORD_BATCH
 # A burst run waits for rows it handed back (an endpoint at its cap) if they return this soon.
 BURST_WAIT = timedelta(seconds=10)
 

@@ -110,7 +110,7 @@ class Sender:
         *,
         allow_local: bool = False,
         limit: int = 500,
-        limit_per_host: int = 50,
+        limit_per_host: int = 100,
         dns_cache_seconds: int = 10,
         getaddrinfo: GetAddrInfo | None = None,
         ssl_context: ssl.SSLContext | None = None,

@@ -26,6 +26,7 @@ import structlog
 from livehook.crypto import SecretBox
 from livehook.delivery.config import (
     BURST_WAIT,
+    MAX_UNRECORDED,
     MAX_WAITING_PER_SLOT,
     RECORD_BATCH,
     UNAVAILABLE_RETRY,
@@ -80,7 +81,8 @@ class Worker:
         self.wakeup = wakeup or Wakeup()
         self._new_id = new_id
         self._limits: EndpointLimits[Job] = EndpointLimits(self._config.limits)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # sending or waiting to be recorded
+        self._sending = 0  # of those, requests not answered yet: what the concurrency bounds
         self._to_record: list[tuple[Finished, asyncio.Future[int | None]]] = []
         self._recorder: asyncio.Task[None] | None = None
         self._stopping = False
@@ -157,7 +159,7 @@ class Worker:
     async def run_once(self) -> int:
         """Claim one batch, send it, wait for every attempt to be recorded; rows claimed.
         Rows left waiting behind an endpoint whose breaker opened go back to the queue."""
-        room = self._config.concurrency - len(self._tasks)
+        room = self._config.concurrency - self._sending
         claimed = await self._claim(min(self._config.batch_size, room)) if room > 0 else 0
         await self._drain()
         await self._release_overdue()
@@ -180,9 +182,13 @@ class Worker:
         """Claim while there is room, waiting lines are short and full batches come back."""
         room_total = self._config.concurrency
         while not self._stopping:
-            room = room_total - len(self._tasks)
+            room = room_total - self._sending
             self._more_due = True
-            if room <= 0 or self._limits.waiting_count >= MAX_WAITING_PER_SLOT * room_total:
+            if (
+                room <= 0
+                or self._limits.waiting_count >= MAX_WAITING_PER_SLOT * room_total
+                or self._unrecorded >= MAX_UNRECORDED
+            ):
                 return
             wanted = min(self._config.batch_size, room)
             if await self._claim(wanted) < wanted:
@@ -252,20 +258,33 @@ class Worker:
 
     # --- sending ---------------------------------------------------------------------------
 
+    @property
+    def _unrecorded(self) -> int:
+        """Attempts answered and not yet recorded: bounded, so a slow database slows claims."""
+        return len(self._tasks) - self._sending
+
     def _start(self, job: Job) -> None:
+        self._sending += 1
         task = asyncio.create_task(self._process(job), name=f"deliver-{job.delivery_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _process(self, job: Job) -> None:
         key = job.delivery.endpoint_key
-        booked = False
+        booked = answered = False
         try:
             sent = await send_attempt(job, self._sender, self._clock)
+            succeeded = sent.result.succeeded
             opened_until = self._limits.finish(
-                key, job.delivery_id, sent.result.succeeded, self._clock(), time.monotonic()
+                key, job.delivery_id, succeeded, self._clock(), time.monotonic()
             )
             booked = True
+            if succeeded:
+                # The slot is free while the attempt is recorded: a commit's round trip must
+                # not idle a healthy endpoint. A failure frees it only once recorded, so the
+                # breaker sees the answers in flight before the line sends more.
+                answered = True
+                self._answered(key)
             decision = decide(job, sent, self._rand())
             queued = await self._record(Finished(job, sent, decision, opened_until))
             if queued is None:
@@ -288,7 +307,9 @@ class Worker:
             if not booked:
                 self._limits.finish(key, job.delivery_id, False, self._clock(), time.monotonic())
         finally:
-            self._after(key)
+            if not answered:
+                self._answered(key)
+            self._recorded()
 
     async def _record(self, finished: Finished) -> int | None:
         """Record ``finished`` with whatever else finished meanwhile: one transaction per
@@ -320,20 +341,32 @@ class Worker:
                 if not future.done():
                     future.set_result(result)
 
-    def _after(self, key: str) -> None:
+    def _answered(self, key: str) -> None:
         """A slot of ``key`` is free: its line moves on, or the loop may claim more."""
+        self._sending -= 1
         if self._stopping:
             return
         following = self._limits.next_waiting(key, self._clock(), time.monotonic())
         if following is not None:
             self._start(following)
             return
-        # This task still counts itself among those in flight.
-        free = self._config.concurrency - len(self._tasks) + 1
+        free = self._config.concurrency - self._sending
         # Claiming for every freed slot would make batches of one: wait for a quarter of them.
         if self._more_due and free >= max(1, self._config.concurrency // 4):
             self.wakeup.set()
-        elif self._until_idle and free == self._config.concurrency:
+
+    def _recorded(self) -> None:
+        """This task is done. Counted out now, not in its done callback: a group commit resumes
+        many tasks at once, their callbacks run only after all of them, and each would see the
+        others still there."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.discard(task)
+        if self._stopping:
+            return
+        if self._more_due and self._unrecorded == MAX_UNRECORDED - 1:
+            self.wakeup.set()  # claims stopped for the records to catch up: they have
+        elif self._until_idle and not self._tasks:
             self.wakeup.set()  # the last one: time to look whether the run is over
 
     async def _drain(self) -> None:

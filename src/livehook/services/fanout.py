@@ -40,7 +40,7 @@ class FanOut(Protocol):
     async def __call__(
         self,
         tx: Transaction,
-        event: Event,
+        events: Sequence[Event],
         *,
         candidates: Sequence[Webhook],
         session: Session | None = None,
@@ -72,15 +72,10 @@ def _format(value: str) -> payloads.PayloadFormat:
     return "thin" if value == "thin" else "full"
 
 
-async def fan_out(
-    tx: Transaction,
-    event: Event,
-    *,
-    candidates: Sequence[Webhook],
-    session: Session | None = None,
-    now: datetime,
-) -> int:
-    """Enqueue one pending delivery per recipient of `event` (already stored); returns how many."""
+def recipients(
+    event: Event, *, candidates: Sequence[Webhook], session: Session | None = None
+) -> list[NewDelivery]:
+    """One pending delivery of `event` per recipient, each with the exact body it will carry."""
     body = _body_builder(event)
     rows = [
         NewDelivery(
@@ -121,6 +116,22 @@ async def fan_out(
                 is_test=event.is_test,
             )
         )
+    return rows
+
+
+async def fan_out(
+    tx: Transaction,
+    events: Sequence[Event],
+    *,
+    candidates: Sequence[Webhook],
+    session: Session | None = None,
+    now: datetime,
+) -> int:
+    """Enqueue one pending delivery per recipient of each of `events` (already stored), in one
+    statement and with one notification however many there are; returns how many."""
+    rows = [
+        row for event in events for row in recipients(event, candidates=candidates, session=session)
+    ]
     outbox = OutboxRepository(tx)
     await outbox.enqueue(rows, now=now)
     if rows:
@@ -137,9 +148,6 @@ async def emit(
     now: datetime,
     fan_out: FanOut = fan_out,
 ) -> int:
-    """Store `events` and fan each one out; returns the number of deliveries enqueued."""
+    """Store `events` and fan them out; returns the number of deliveries enqueued."""
     await EventRepository(tx).add_many(events)
-    enqueued = 0
-    for event in events:
-        enqueued += await fan_out(tx, event, candidates=candidates, session=session, now=now)
-    return enqueued
+    return await fan_out(tx, events, candidates=candidates, session=session, now=now)
