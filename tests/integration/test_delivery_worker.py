@@ -421,6 +421,22 @@ async def test_a_new_delivery_is_picked_up_at_once_not_after_a_poll(
         await worker.stop()
 
 
+async def test_a_backlog_larger_than_the_concurrency_drains_without_waiting_for_a_poll(
+    services: Services, make_worker: WorkerFactory, receiver: Receiver
+) -> None:
+    """Answers recorded in one group commit free their slots at once: the worker claims the
+    next batch straight away instead of sleeping out the poll interval."""
+    account = await new_account(services)
+    hook = await new_webhook(services, account, receiver.url("/ok"))
+    for _ in range(12):
+        await enqueue(services, account, webhook=hook.webhook)
+    worker = make_worker(concurrency=4, limits=Limits(per_endpoint=4), poll_interval_s=60)
+    began = time.monotonic()
+    await asyncio.wait_for(worker.run(until_idle=True), 30)
+    assert time.monotonic() - began < 10
+    assert len(receiver.received) == 12 and worker.attempts_made == 12
+
+
 async def test_a_retry_goes_to_the_endpoints_current_url_and_the_log_says_so(
     services: Services, make_worker: WorkerFactory, receiver: Receiver
 ) -> None:
