@@ -116,7 +116,7 @@ def serve(
 def worker(
     concurrency: Annotated[
         int, typer.Option(min=1, max=10_000, help="Deliveries in flight at once.")
-    ] = 100,
+    ] = 500,
     burst: Annotated[
         bool, typer.Option("--burst", help="Run until no delivery is due, then exit.")
     ] = False,

@@ -1,8 +1,10 @@
-"""Wake-ups: the in-process signal, and LISTEN/NOTIFY on PostgreSQL surviving a lost connection."""
+"""Wake-ups: the in-process signal, LISTEN/NOTIFY on PostgreSQL surviving a lost connection, and
+SQLite's change counter across processes."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -11,6 +13,7 @@ from livehook.storage.db import Database
 from livehook.storage.notify import (
     CHANNEL,
     PostgresListener,
+    SqliteWatcher,
     Wakeup,
     asyncpg_dsn,
     notify_deliveries,
@@ -65,3 +68,30 @@ async def test_listen_wakes_on_notify_and_reconnects_after_the_connection_is_kil
         assert await wakeup.wait(2) is True
     finally:
         await listener.stop()
+
+
+async def test_a_commit_to_the_sqlite_file_by_another_connection_wakes_the_watcher(
+    tmp_path: Path,
+) -> None:
+    """What a `livehook worker` beside `livehook serve` on one SQLite file relies on."""
+    url = f"sqlite:///{tmp_path / 'watched.db'}"
+    writer = Database.from_url(url)  # as another process would, with its own connections
+    async with writer.transaction() as tx:
+        await tx.conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    wakeup = Wakeup()
+    watched = Database.from_url(url)
+    assert watched.sqlite_path == str(tmp_path / "watched.db")
+    watcher = SqliteWatcher(watched.sqlite_path, wakeup, interval_s=0.005)
+    await watcher.start()
+    try:
+        await asyncio.wait_for(watcher.connected.wait(), 5)
+        await wakeup.wait(0.01)  # the wake-up every start gives
+        assert await wakeup.wait(0.1) is False  # nothing committed: nothing to wake for
+        async with writer.transaction() as tx:
+            await tx.conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert await wakeup.wait(2) is True
+        assert await wakeup.wait(0.1) is False
+    finally:
+        await watcher.stop()
+        await writer.dispose()
+        await watched.dispose()

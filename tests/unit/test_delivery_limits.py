@@ -1,9 +1,12 @@
-"""Per-endpoint limits: caps, short waiting lines, releases sized to the endpoint's pace."""
+"""Per-endpoint limits: adaptive caps, short waiting lines, releases sized to the pace."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from livehook.delivery.limits import EndpointLimits, Limits
 from livehook.domain.breaker import BreakerPolicy
@@ -89,3 +92,55 @@ def test_drain_hands_back_every_waiting_row() -> None:
     book.admit("a", Item("d1"), T0, 0.0)
     book.admit("a", Item("d2"), T0, 0.0)
     assert book.drain_waiting() == [Item("d2")]
+
+
+class Busy:
+    """Endpoint "a" of ``book`` kept at its cap with a row waiting, answering one at a time."""
+
+    def __init__(self, book: EndpointLimits[Item]) -> None:
+        self.book = book
+        self._ids = itertools.count()
+        self._in_flight: list[Item] = []
+
+    def answer(self, n: int, *, ok: bool = True, took: float = 0.01) -> None:
+        for _ in range(n):
+            while self.book.admit("a", item := Item(f"d{next(self._ids)}"), T0, 0.0)[0] == "send":
+                self._in_flight.append(item)
+            self.book.finish("a", self._in_flight.pop(0).delivery_id, ok, T0, took)
+            self.book.drain_waiting()
+
+
+def test_a_fast_healthy_endpoint_with_rows_waiting_earns_one_more_slot_per_answer() -> None:
+    book = limits(per_endpoint=2, max_per_endpoint=5, hold_max_s=60.0)
+    Busy(book).answer(2)
+    assert book.cap_of("a") == 4
+    Busy(book).answer(10)
+    assert book.cap_of("a") == 5  # never past the maximum
+
+
+def test_an_idle_endpoint_does_not_earn_slots_it_was_not_asked_for() -> None:
+    book = limits(per_endpoint=2, max_per_endpoint=50)
+    for i in range(10):
+        book.admit("a", Item(f"d{i}"), T0, 0.0)
+        book.finish("a", f"d{i}", True, T0, 0.01)
+    assert book.cap_of("a") == 2
+
+
+def test_a_failure_halves_the_cap_and_a_slow_answer_resets_it_never_below_the_start() -> None:
+    book = limits(per_endpoint=2, max_per_endpoint=64, hold_max_s=60.0)
+    busy = Busy(book)
+    busy.answer(30)
+    assert book.cap_of("a") == 32
+    busy.answer(1, ok=False)
+    assert book.cap_of("a") == 16
+    busy.answer(3, ok=False)  # 16, 8, 4, 2: a fifth failure in a row would open the breaker
+    assert book.cap_of("a") == 2
+    busy.answer(10)
+    assert book.cap_of("a") == 12
+    busy.answer(5, took=2.0)  # the average answer time crosses FAST_ANSWER_S
+    assert book.cap_of("a") == 2
+
+
+def test_the_cap_cannot_start_above_its_maximum() -> None:
+    with pytest.raises(ValueError, match="max_per_endpoint"):
+        Limits(per_endpoint=20, max_per_endpoint=10)

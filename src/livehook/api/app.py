@@ -88,7 +88,12 @@ def build_worker(
         services.db,
         services.webhooks,
         services.box,
-        Sender(allow_local=settings.allow_local_urls),
+        # Connections to one host: as many as an endpoint's cap can ever ask for.
+        Sender(
+            allow_local=settings.allow_local_urls,
+            limit=config.concurrency,
+            limit_per_host=config.limits.max_per_endpoint,
+        ),
         config=config,
         wakeup=services.wakeup,
     )

@@ -23,8 +23,8 @@ BURST_WAIT = timedelta(seconds=10)
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
-    concurrency: int = 100  # sends in flight at once, all endpoints together
-    batch_size: int = 100  # rows per claim: one short transaction each
+    concurrency: int = 500  # sends in flight at once, all endpoints together
+    batch_size: int = 500  # rows per claim: one short transaction each
     lease_s: float = 60.0  # beyond the endpoint timeout: recording, and a slow database
     poll_interval_s: float = 1.0  # the fallback when no wake-up arrives
     limits: Limits = field(default_factory=Limits)
@@ -32,7 +32,7 @@ class WorkerConfig:
     retention: timedelta | None = timedelta(days=30)
     prune_interval_s: float = 3600.0  # retention is in days: hourly keeps it within an hour
     prune_batch: int = 1000  # rows per retention transaction: short, never holding up claims
-    listen: bool = True  # LISTEN on PostgreSQL
+    listen: bool = True  # LISTEN on PostgreSQL, watch the file on SQLite
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.batch_size < 1:

@@ -1,4 +1,11 @@
-"""Per-endpoint limits of one worker: concurrency caps, short waiting lines, circuit breakers.
+"""Per-endpoint limits of one worker: adaptive concurrency caps, short waiting lines, circuit
+breakers.
+
+An endpoint starts at ``per_endpoint`` requests in flight. While it answers 2xx quickly and rows
+are waiting for it, its cap grows by one per answer (doubling per round trip, as TCP's slow
+start) up to ``max_per_endpoint``: a fast receiver is not throttled to a fixed trickle. A failure
+halves the cap and a slow answer sets it back to ``per_endpoint``, so a struggling endpoint gets
+less, never more, and can hold only a few of the worker's slots.
 
 A claimed row for an endpoint goes out at once if the endpoint has a free slot; otherwise it
 waits in the endpoint's line if it should start within ``hold_max_s`` at the endpoint's
@@ -25,6 +32,8 @@ LATENCY_SMOOTHING = 0.3
 # A released row comes back no sooner than this (no churn) and no later (no starvation).
 MIN_RELEASE_S = 1.0
 MAX_RELEASE_S = 60.0
+# An endpoint whose answers take longer than this on average does not earn a higher cap.
+FAST_ANSWER_S = 0.25
 # Endpoints remembered (latency, breaker) once idle; beyond this the idle ones are forgotten.
 MAX_REMEMBERED_ENDPOINTS = 10_000
 
@@ -40,13 +49,16 @@ Admission = Literal["send", "wait", "release"]
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    per_endpoint: int = 10  # requests in flight to one endpoint from one worker
+    per_endpoint: int = 10  # requests in flight to one endpoint from one worker, at first
+    max_per_endpoint: int = 100  # the most a fast, healthy endpoint earns
     hold_max_s: float = 2.0  # the longest a claimed row waits here for its endpoint
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
 
     def __post_init__(self) -> None:
         if self.per_endpoint < 1:
             raise ValueError("per_endpoint must be at least 1")
+        if self.max_per_endpoint < self.per_endpoint:
+            raise ValueError("max_per_endpoint must be at least per_endpoint")
 
 
 @dataclass(slots=True)
@@ -55,6 +67,7 @@ class _Endpoint(Generic[T]):
     waiting: deque[tuple[T, float]] = field(default_factory=deque)  # (item, monotonic since)
     latency_s: float = INITIAL_LATENCY_S
     breaker: Breaker = field(default_factory=Breaker)
+    cap: int = 0  # requests in flight allowed now; 0 until first used
 
 
 class EndpointLimits(Generic[T]):
@@ -67,17 +80,30 @@ class EndpointLimits(Generic[T]):
     def _get(self, key: str) -> _Endpoint[T]:
         endpoint = self._endpoints.get(key)
         if endpoint is None:
-            endpoint = self._endpoints[key] = _Endpoint()
+            endpoint = self._endpoints[key] = _Endpoint(cap=self._limits.per_endpoint)
         return endpoint
 
     def _cap(self, endpoint: _Endpoint[T], now: datetime) -> int:
-        return 1 if endpoint.breaker.state(now) == "half_open" else self._limits.per_endpoint
+        return 1 if endpoint.breaker.state(now) == "half_open" else endpoint.cap
+
+    def cap_of(self, key: str) -> int:
+        """Requests in flight ``key`` may have now (its breaker aside)."""
+        return self._get(key).cap
 
     def _expected_start_s(self, endpoint: _Endpoint[T], position: int, mono: float) -> float:
         oldest = min(endpoint.in_flight.values(), default=mono)
         # A request running longer than usual is the first sign of an endpoint gone slow.
         pace = max(endpoint.latency_s, mono - oldest)
-        return position / self._limits.per_endpoint * pace
+        return position / endpoint.cap * pace
+
+    def _adapt(self, endpoint: _Endpoint[T], succeeded: bool) -> None:
+        base, most = self._limits.per_endpoint, self._limits.max_per_endpoint
+        if not succeeded:
+            endpoint.cap = max(base, endpoint.cap // 2)
+        elif endpoint.latency_s > FAST_ANSWER_S:
+            endpoint.cap = base
+        elif endpoint.waiting:  # only demand earns more: an idle endpoint keeps what it has
+            endpoint.cap = min(most, endpoint.cap + 1)
 
     def admit(
         self, key: str, item: T, now: datetime, mono: float
@@ -103,6 +129,7 @@ class EndpointLimits(Generic[T]):
         started = endpoint.in_flight.pop(delivery_id, mono)
         duration = mono - started
         endpoint.latency_s += LATENCY_SMOOTHING * (duration - endpoint.latency_s)
+        self._adapt(endpoint, succeeded)
         before = endpoint.breaker
         if succeeded:
             endpoint.breaker = before.after_success()

@@ -49,7 +49,7 @@ from livehook.services.clock import Clock, system_clock
 from livehook.services.deliveries import prune_payloads
 from livehook.services.webhooks import WebhookService
 from livehook.storage.db import Database
-from livehook.storage.notify import PostgresListener, Wakeup, asyncpg_dsn
+from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
 from livehook.storage.repositories.deliveries import DeliveryRepository
 
 log = structlog.get_logger(__name__)
@@ -92,7 +92,7 @@ class Worker:
         self.attempts_made = 0  # attempts recorded by this worker
         self._returning: datetime | None = None  # when the rows released last come due
         self._run_task: asyncio.Task[None] | None = None
-        self.listener: PostgresListener | None = None  # while running on PostgreSQL
+        self.listener: PostgresListener | SqliteWatcher | None = None  # while running
 
     # --- driving it ------------------------------------------------------------------------
 
@@ -244,9 +244,9 @@ class Worker:
         now = self._clock()
         self._returning = max(at for _, at in releases)
         async with self._db.transaction() as tx:
-            repo = DeliveryRepository(tx)
-            for job, at in releases:
-                await repo.release([job.delivery_id], job.token, at, now)
+            await DeliveryRepository(tx).release_many(
+                [(job.delivery_id, job.token, at) for job, at in releases], now
+            )
 
     async def _release_ids(self, ids_: list[str], token: str, at: datetime) -> None:
         async with self._db.transaction() as tx:
@@ -386,10 +386,13 @@ class Worker:
 
     # --- housekeeping ----------------------------------------------------------------------
 
-    def _listener(self) -> PostgresListener | None:
-        if not self._config.listen or self._db.dialect != "postgresql":
+    def _listener(self) -> PostgresListener | SqliteWatcher | None:
+        if not self._config.listen:
             return None
-        return PostgresListener(asyncpg_dsn(self._db.engine), self.wakeup)
+        if self._db.dialect == "postgresql":
+            return PostgresListener(asyncpg_dsn(self._db.engine), self.wakeup)
+        path = self._db.sqlite_path
+        return SqliteWatcher(path, self.wakeup) if path else None
 
     async def _maybe_prune(self) -> None:
         retention = self._config.retention

@@ -38,6 +38,14 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite file, if this is one (not an in-memory database)."""
+        if self.dialect != "sqlite":
+            return None
+        path = self.engine.url.database
+        return path if path and path != ":memory:" else None
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Commit on success, roll back on any exception."""

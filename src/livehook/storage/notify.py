@@ -1,9 +1,11 @@
-"""Waking the delivery worker: PostgreSQL LISTEN/NOTIFY, an in-process event, polling underneath.
+"""Waking the delivery worker: PostgreSQL LISTEN/NOTIFY, SQLite's change counter, an in-process
+event, polling underneath.
 
 Whoever writes pending deliveries calls ``notify_deliveries(tx)`` in the same transaction (on
 PostgreSQL the notification is sent at commit, so a worker never looks before the rows are
-visible) and, after the commit, the in-process ``Wakeup.set`` (the only signal on SQLite). A
-worker that misses both still finds the rows on its next poll.
+visible) and, after the commit, the in-process ``Wakeup.set``. SQLite has no notifications: a
+worker in another process watches ``PRAGMA data_version``, which changes whenever another
+connection commits. A worker that misses every signal still finds the rows on its next poll.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+import aiosqlite
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 import structlog
 from sqlalchemy import text
@@ -26,6 +29,9 @@ log = structlog.get_logger(__name__)
 # A lost LISTEN connection is retried after this long, doubling up to the maximum.
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 30.0
+# How often a worker on SQLite reads the change counter: a few microseconds a read, and the
+# wait it adds to a delivery is at most this.
+SQLITE_WATCH_INTERVAL_S = 0.005
 
 
 class Wakeup:
@@ -126,3 +132,53 @@ class PostgresListener:
         self._wakeup.set()  # whatever was notified while we were away
         await lost.wait()
         log.warning("LISTEN connection lost; reconnecting")
+
+
+class SqliteWatcher:
+    """Wakes the worker when another connection (another process's, or this one's pool) commits
+    to the SQLite file: SQLite's own cross-process signal, read on a dedicated connection that
+    never takes a lock."""
+
+    def __init__(self, path: str, wakeup: Wakeup, interval_s: float = SQLITE_WATCH_INTERVAL_S):
+        self._path = path
+        self._wakeup = wakeup
+        self._interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="livehook-sqlite-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with aiosqlite.connect(self._path, isolation_level=None) as conn:
+                    await self._watch(conn)
+            except (OSError, aiosqlite.Error) as exc:
+                self.connected.clear()
+                log.warning("watching the SQLite file failed; polling meanwhile", error=str(exc))
+                await asyncio.sleep(RECONNECT_MIN_S)
+
+    async def _watch(self, conn: aiosqlite.Connection) -> None:
+        seen = await _data_version(conn)
+        self.connected.set()
+        self._wakeup.set()  # whatever was written before we looked
+        while True:
+            await asyncio.sleep(self._interval_s)
+            version = await _data_version(conn)
+            if version != seen:
+                seen = version
+                self._wakeup.set()
+
+
+async def _data_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA data_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0

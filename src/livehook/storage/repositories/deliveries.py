@@ -202,6 +202,24 @@ class DeliveryRepository:
         )
         return result.rowcount
 
+    async def release_many(
+        self, releases: Sequence[tuple[str, str, datetime]], now: datetime
+    ) -> None:
+        """``release`` for many rows in one statement: (id, lease token, due again at) each."""
+        if not releases:
+            return
+        stmt = (
+            update(deliveries)
+            .where(
+                deliveries.c.id == bindparam("b_id"),
+                deliveries.c.lease_token == bindparam("b_token"),
+                IS_PENDING,
+            )
+            .values(next_attempt_at=bindparam("b_at"), lease_token=None, updated_at=now)
+        )
+        rows = [{"b_id": id_, "b_token": token, "b_at": at} for id_, token, at in releases]
+        await self._conn.execute(stmt, rows)
+
     async def finish_attempt(
         self,
         delivery_id: str,
