@@ -86,6 +86,46 @@ async def test_concurrent_claims_never_hand_out_a_row_twice(services: Services) 
     assert len(claimed) == len(set(claimed)) == 40
 
 
+def _outcome(delivery_id: str, token: str, clock: FakeClock) -> dict[str, Any]:
+    return {
+        "b_id": delivery_id,
+        "b_token": token,
+        "status": SUCCEEDED,
+        "attempt_count": 1,
+        "next_attempt_at": None,
+        "last_status_code": 200,
+        "last_error": None,
+        "signature_scheme": "hmac-sha256",
+        "target_url": "http://127.0.0.1:9/x",
+        "updated_at": clock(),
+        "completed_at": clock(),
+    }
+
+
+async def test_a_batch_of_outcomes_writes_only_the_rows_whose_lease_it_still_holds(
+    services: Services,
+) -> None:
+    clock = FakeClock()
+    account = await new_account(services)
+    hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
+    kept, lost = [await enqueue(services, account, webhook=hook.webhook, now=clock()) for _ in "ab"]
+    first, second = "first".ljust(32, "0"), "second".ljust(32, "0")
+    assert sorted(await claim(services, clock, first)) == sorted([kept.id, lost.id])
+    async with services.db.transaction() as tx:  # another worker took one row over
+        await tx.conn.execute(
+            text("UPDATE deliveries SET lease_token = :t WHERE id = :id"),
+            {"t": second, "id": lost.id},
+        )
+    async with services.db.transaction() as tx:
+        written = await DeliveryRepository(tx).finish_leased(
+            [_outcome(kept.id, first, clock), _outcome(lost.id, first, clock)]
+        )
+    assert written == {kept.id}
+    done, taken = await stored(services, kept.id), await stored(services, lost.id)
+    assert (done.status, done.attempt_count, done.completed_at) == (SUCCEEDED, 1, clock())
+    assert (taken.status, taken.attempt_count) == (PENDING, 0)
+
+
 async def test_release_makes_a_row_due_again_without_counting_an_attempt(
     services: Services,
 ) -> None:

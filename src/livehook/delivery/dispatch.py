@@ -245,9 +245,8 @@ async def record_attempts(
     written). The row updates and attempt inserts are one statement each."""
     async with db.transaction() as tx:
         repo = DeliveryRepository(tx)
-        tokens = await repo.leased([f.job.delivery_id for f in batch])
-        kept = [f for f in batch if tokens.get(f.job.delivery_id) == f.job.token]
-        await repo.finish_attempts([_outcome(f) for f in kept])
+        written = await repo.finish_leased([_outcome(f) for f in batch])
+        kept = [f for f in batch if f.job.delivery_id in written]
         await repo.add_attempts([_attempt(f, new_id) for f in kept])
         queued: dict[str, int] = {}
         # Successes stop their endpoint's failure clock in one statement at the end; one

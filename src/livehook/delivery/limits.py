@@ -90,11 +90,14 @@ class EndpointLimits(Generic[T]):
         """Requests in flight ``key`` may have now (its breaker aside)."""
         return self._get(key).cap
 
-    def _expected_start_s(self, endpoint: _Endpoint[T], position: int, mono: float) -> float:
+    def _pace_s(self, endpoint: _Endpoint[T], mono: float) -> float:
+        """Seconds a slot of ``endpoint`` takes now."""
         oldest = min(endpoint.in_flight.values(), default=mono)
         # A request running longer than usual is the first sign of an endpoint gone slow.
-        pace = max(endpoint.latency_s, mono - oldest)
-        return position / endpoint.cap * pace
+        return max(endpoint.latency_s, mono - oldest)
+
+    def _expected_start_s(self, endpoint: _Endpoint[T], position: int, mono: float) -> float:
+        return position / endpoint.cap * self._pace_s(endpoint, mono)
 
     def _adapt(self, endpoint: _Endpoint[T], succeeded: bool) -> None:
         base, most = self._limits.per_endpoint, self._limits.max_per_endpoint
@@ -154,12 +157,17 @@ class EndpointLimits(Generic[T]):
         each with when it should come due again."""
         released: list[tuple[T, datetime]] = []
         for endpoint in self._endpoints.values():
+            if not endpoint.waiting:
+                continue
+            if endpoint.breaker.state(now) == "open" and endpoint.breaker.open_until:
+                released.extend((item, endpoint.breaker.open_until) for item, _ in endpoint.waiting)
+                endpoint.waiting.clear()
+                continue
+            # Once per endpoint, not per waiting item: a line can hold thousands.
+            per_position = self._pace_s(endpoint, mono) / endpoint.cap
             keep: deque[tuple[T, float]] = deque()
             for position, (item, since) in enumerate(endpoint.waiting, start=1):
-                if endpoint.breaker.state(now) == "open" and endpoint.breaker.open_until:
-                    released.append((item, endpoint.breaker.open_until))
-                    continue
-                expected = self._expected_start_s(endpoint, position, mono)
+                expected = position * per_position
                 if mono - since + expected > self._limits.hold_max_s:
                     released.append((item, now + _release_delay(expected)))
                 else:

@@ -15,7 +15,8 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, insert, literal_column, not_, select, update
+import orjson
+from sqlalchemy import Select, and_, bindparam, insert, literal_column, not_, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from livehook.domain.deliveries import (
@@ -29,6 +30,30 @@ from livehook.storage.db import Transaction
 from livehook.storage.tables import attempts, deliveries, webhooks
 
 IS_PENDING = deliveries.c.status == literal_column("'pending'")
+
+# The outcome of an attempt, column by column: ``finish_leased`` writes these.
+_OUTCOME_COLUMNS = (
+    ("status", "text"),
+    ("attempt_count", "integer"),
+    ("next_attempt_at", "timestamptz"),
+    ("last_status_code", "integer"),
+    ("last_error", "text"),
+    ("signature_scheme", "text"),
+    ("target_url", "text"),
+    ("updated_at", "timestamptz"),
+    ("completed_at", "timestamptz"),
+)
+# PostgreSQL: every outcome of a batch in one statement over arrays, which also says which rows
+# still held their lease. An executemany would run the update once per row and report nothing.
+_FINISH_LEASED_POSTGRES = text(
+    "UPDATE deliveries AS d SET lease_token = NULL, "
+    + ", ".join(f"{name} = v.{name}" for name, _ in _OUTCOME_COLUMNS)
+    + " FROM unnest(CAST(:b_id AS text[]), CAST(:b_token AS text[]), "
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _OUTCOME_COLUMNS)
+    + ") AS v(id, token, "
+    + ", ".join(name for name, _ in _OUTCOME_COLUMNS)
+    + ") WHERE d.id = v.id AND d.lease_token = v.token AND d.status = 'pending' RETURNING d.id"
+)
 
 
 def to_delivery(row: Any) -> Delivery:
@@ -99,6 +124,43 @@ def _attempt_row(attempt: Attempt) -> dict[str, Any]:
         "error": attempt.error,
         "next_attempt_at": attempt.next_attempt_at,
     }
+
+
+# PostgreSQL: a batch of attempts in one statement over arrays (an executemany inserts row by
+# row); the headers travel as JSON text and become JSONB in the select list.
+_ATTEMPT_COLUMNS = (
+    ("id", "text", "{}"),
+    ("delivery_id", "text", "{}"),
+    ("number", "integer", "{}"),
+    ("started_at", "timestamptz", "{}"),
+    ("duration_ms", "double precision", "{}"),
+    ("request_headers", "text", "CAST({} AS jsonb)"),
+    ("response_status", "integer", "{}"),
+    ("response_headers", "text", "CAST({} AS jsonb)"),
+    ("response_body", "text", "{}"),
+    ("error", "text", "{}"),
+    ("next_attempt_at", "timestamptz", "{}"),
+)
+_ADD_ATTEMPTS_POSTGRES = text(
+    "INSERT INTO attempts ("
+    + ", ".join(name for name, _, _ in _ATTEMPT_COLUMNS)
+    + ") SELECT "
+    + ", ".join(shape.format(f"v.{name}") for name, _, shape in _ATTEMPT_COLUMNS)
+    + " FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind, _ in _ATTEMPT_COLUMNS)
+    + ") AS v("
+    + ", ".join(name for name, _, _ in _ATTEMPT_COLUMNS)
+    + ")"
+)
+
+
+def _attempt_arrays(new: Sequence[Attempt]) -> dict[str, list[Any]]:
+    rows = [_attempt_row(a) for a in new]
+    for row in rows:
+        row["request_headers"] = orjson.dumps(row["request_headers"]).decode()
+        if row["response_headers"] is not None:
+            row["response_headers"] = orjson.dumps(row["response_headers"]).decode()
+    return {name: [row[name] for row in rows] for name, _, _ in _ATTEMPT_COLUMNS}
 
 
 def in_flight(now: datetime) -> ColumnElement[bool]:
@@ -267,6 +329,21 @@ class DeliveryRepository:
         )
         return {row.id: row.lease_token for row in await self._conn.execute(stmt)}
 
+    async def finish_leased(self, outcomes: Sequence[Mapping[str, Any]]) -> set[str]:
+        """Write each outcome (``b_id``, ``b_token`` and the columns of ``finish_attempts``)
+        whose row still holds that lease; returns the ids written. The others' leases were
+        lost: another worker owns those rows now, and nothing of them is written."""
+        if not outcomes:
+            return set()
+        if self._dialect == "postgresql":
+            names = ["b_id", "b_token", *(name for name, _ in _OUTCOME_COLUMNS)]
+            arrays = {name: [o[name] for o in outcomes] for name in names}
+            return set((await self._conn.execute(_FINISH_LEASED_POSTGRES, arrays)).scalars())
+        tokens = await self.leased([o["b_id"] for o in outcomes])
+        kept = [o for o in outcomes if tokens.get(o["b_id"]) == o["b_token"]]
+        await self.finish_attempts(kept)
+        return {o["b_id"] for o in kept}
+
     async def finish_attempts(self, outcomes: Sequence[Mapping[str, Any]]) -> None:
         """``finish_attempt`` for many rows in one statement; each mapping holds ``id`` and
         ``token`` (the guard) and the columns to write. Call ``leased`` first: an
@@ -296,7 +373,11 @@ class DeliveryRepository:
         await self._conn.execute(stmt, [dict(o) for o in outcomes])
 
     async def add_attempts(self, new: Sequence[Attempt]) -> None:
-        if new:
+        if not new:
+            return
+        if self._dialect == "postgresql":
+            await self._conn.execute(_ADD_ATTEMPTS_POSTGRES, _attempt_arrays(new))
+        else:
             await self._conn.execute(insert(attempts), [_attempt_row(a) for a in new])
 
     async def add_attempt(self, attempt: Attempt) -> None:
