@@ -14,7 +14,7 @@ import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,6 +182,7 @@ async def worker_process(bench: Bench, url: str, work_dir: Path) -> AsyncIterato
         "LIVEHOOK_ALLOW_LOCAL_URLS": "1",
         "LIVEHOOK_LOG_LEVEL": "warning",
     }
+    os.makedirs(work_dir, exist_ok=True)
     log = work_dir / "worker.log"
     with log.open("wb") as err:
         process = await asyncio.create_subprocess_exec(
@@ -200,6 +201,31 @@ async def worker_process(bench: Bench, url: str, work_dir: Path) -> AsyncIterato
             except TimeoutError:
                 process.kill()
                 await process.wait()
+
+
+@dataclass
+class Workers:
+    """The scenario's worker processes."""
+
+    processes: list[WorkerProcess]
+
+    @property
+    def peak_mb(self) -> float:
+        """Sum of each process tree's peak RSS: an upper bound of what they held at once."""
+        return sum(w.rss.peak_mb for w in self.processes)
+
+
+@asynccontextmanager
+async def worker_processes(
+    bench: Bench, url: str, work_dir: Path, count: int
+) -> AsyncIterator[Workers]:
+    """``count`` worker processes (``worker_process``) sharing the scenario's database."""
+    async with AsyncExitStack() as stack:
+        started = [
+            await stack.enter_async_context(worker_process(bench, url, work_dir / f"worker-{n}"))
+            for n in range(count)
+        ]
+        yield Workers(started)
 
 
 async def _wait_started(handle: WorkerProcess, within: float = 20.0) -> None:

@@ -27,7 +27,7 @@ from bench.harness import (
     publish_batch,
     succeeded,
     wait_succeeded,
-    worker_process,
+    worker_processes,
 )
 from bench.report import (
     MAX_BACKLOG_COST_GROWTH,
@@ -64,14 +64,16 @@ async def _throughput(
     publishing seconds). Only URLs under ``/ok/`` can succeed: the wait is for those."""
     expected = events * sum(1 for url in urls if "/ok/" in url)
     async with bench_database(context.database_url, urls, timeout_s) as bench:
-        async with worker_process(bench, context.database_url, context.work_dir) as worker:
+        async with worker_processes(
+            bench, context.database_url, context.work_dir, context.workers
+        ) as workers:
             started = time.time()
             await publish(bench, events, batch=max(1, PUBLISH_BATCH // len(urls)))
             published = time.time() - started
             seen, ended = await wait_succeeded(
                 bench.db, context.receiver, expected, give_up_after=600
             )
-        return seen, ended - started, worker.rss.peak_mb, published
+        return seen, ended - started, workers.peak_mb, published
 
 
 async def single_endpoint(context: ScenarioContext) -> Sequence[Row]:
@@ -158,7 +160,9 @@ async def steady_latency(context: ScenarioContext) -> Sequence[Row]:
     ticks = int(seconds_total / tick)
     prefix = "/ok/steady"
     async with bench_database(context.database_url, [context.receiver.url(prefix)]) as bench:
-        async with worker_process(bench, context.database_url, context.work_dir) as worker:
+        async with worker_processes(
+            bench, context.database_url, context.work_dir, context.workers
+        ) as workers:
             await context.receiver.reset()
             started = time.time()
             loop_start = time.monotonic()
@@ -171,7 +175,7 @@ async def steady_latency(context: ScenarioContext) -> Sequence[Row]:
             )
         records = await context.receiver.records()
     p50, p99 = p50_p99(latencies_ms(records, prefix))
-    met = p99 is not None and p99 < MAX_P99_MS_AT_500_PER_S and _rss_ok(worker.rss.peak_mb)
+    met = p99 is not None and p99 < MAX_P99_MS_AT_500_PER_S and _rss_ok(workers.peak_mb)
     return [
         Row(
             "5 latency @500/s",
@@ -180,7 +184,7 @@ async def steady_latency(context: ScenarioContext) -> Sequence[Row]:
             ended - started,
             p50_ms=p50,
             p99_ms=p99,
-            peak_rss_mb=worker.rss.peak_mb,
+            peak_rss_mb=workers.peak_mb,
             target="p99 < 50 ms",
             met=met,
             note=(
