@@ -12,16 +12,18 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _ENTROPY_BYTES = 10
 
 
+# Two characters (10 bits) at a time: 13 lookups instead of 26 shifts, for an id on every
+# event, delivery and attempt.
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_PAIR_SHIFTS = range(120, -1, -10)
+
+
 def sortable_id(prefix: str, unix_ms: int, entropy: bytes) -> str:
     """``<prefix>_`` + 26 characters: 48 bits of milliseconds then 80 random bits (ULID layout)."""
     if len(entropy) != _ENTROPY_BYTES:
         raise ValueError(f"entropy must be {_ENTROPY_BYTES} bytes")
     value = (unix_ms << 80) | int.from_bytes(entropy, "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}"
+    return prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def uuid7(unix_ms: int, entropy: bytes) -> uuid.UUID:
