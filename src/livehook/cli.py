@@ -41,13 +41,15 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _with_services(work: Callable[[Services], Awaitable[T]], *, migrate: bool = False) -> T:
+def _with_services(
+    work: Callable[[Services], Awaitable[T]], *, migrate: bool = False, pre_ping: bool = True
+) -> T:
     """Build the services, run ``work``, dispose of the engine; errors become clean exits."""
     from livehook.api.app import build_services
 
     async def run() -> T:
         try:
-            services = build_services(_settings())
+            services = build_services(_settings(), pre_ping=pre_ping)
         except (ConfigError, ValueError) as exc:
             raise _fail(str(exc)) from None
         try:
@@ -153,7 +155,9 @@ def worker(
             await runner.close()
         return runner.attempts_made
 
-    attempts = _with_services(work)
+    # No check before each transaction: a dropped connection fails one claim or record, which
+    # is logged and tried again (leases keep the rows), and the claim path saves a round trip.
+    attempts = _with_services(work, pre_ping=False)
     if burst:
         console.print(f"[green]✓[/] nothing left to send: {attempts} attempts made")
 

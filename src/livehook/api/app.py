@@ -46,8 +46,8 @@ envelope `{"data", "success", "message"}`; errors add a machine-readable `error`
 """
 
 
-def build_services(settings: Settings) -> Services:
-    db = Database.from_url(settings.resolved_database_url)
+def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
+    db = Database.from_url(settings.resolved_database_url, pre_ping=pre_ping)
     box = SecretBox(settings.secret_keys())
     allow_local = settings.allow_local_urls
 

@@ -34,12 +34,14 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+    """``pre_ping``: check each pooled PostgreSQL connection (a round trip) before handing it
+    out, so a server restart costs no failed request."""
     full = async_url(url)
     if full.startswith("sqlite"):
         return _sqlite_engine(full)
     return create_async_engine(
-        full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
     )
 
 

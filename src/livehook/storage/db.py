@@ -31,8 +31,8 @@ class Database:
         self.engine = engine
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
-        return cls(create_engine(url, pool_size=pool_size))
+    def from_url(cls, url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Database:
+        return cls(create_engine(url, pool_size=pool_size, pre_ping=pre_ping))
 
     @property
     def dialect(self) -> str:
