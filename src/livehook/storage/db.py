@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,10 @@ class Transaction:
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # SQLite lets one transaction in at a time (each takes the write lock up front): queue
+        # this process's transactions here, handed over the moment one ends, rather than in
+        # SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        self._sqlite_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Database:
@@ -49,7 +54,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Commit on success, roll back on any exception."""
-        async with self.engine.begin() as conn:
+        if self._sqlite_turn is None:
+            async with self.engine.begin() as conn:
+                yield Transaction(conn)
+            return
+        async with self._sqlite_turn, self.engine.begin() as conn:
             yield Transaction(conn)
 
     async def ping(self) -> bool:
