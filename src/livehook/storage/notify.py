@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from typing import Any
 
 import aiosqlite
@@ -79,19 +80,18 @@ def asyncpg_dsn(engine: AsyncEngine) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class PostgresListener:
-    """LISTEN on a dedicated asyncpg connection (pooled ones are returned between queries);
-    reconnects when the connection is lost, and wakes the worker after every reconnect since
-    notifications sent meanwhile are gone."""
+class _Watch(ABC):
+    """A background task that wakes the worker; ``connected`` is set while it can hear."""
 
-    def __init__(self, dsn: str, wakeup: Wakeup) -> None:
-        self._dsn = dsn
+    _name = "livehook-watch"
+
+    def __init__(self, wakeup: Wakeup) -> None:
         self._wakeup = wakeup
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="livehook-listen")
+        self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -99,6 +99,22 @@ class PostgresListener:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    @abstractmethod
+    async def _run(self) -> None:
+        """Until cancelled: watch, and ``self._wakeup.set()`` on news."""
+
+
+class PostgresListener(_Watch):
+    """LISTEN on a dedicated asyncpg connection (pooled ones are returned between queries);
+    reconnects when the connection is lost, and wakes the worker after every reconnect since
+    notifications sent meanwhile are gone."""
+
+    _name = "livehook-listen"
+
+    def __init__(self, dsn: str, wakeup: Wakeup) -> None:
+        super().__init__(wakeup)
+        self._dsn = dsn
 
     def _on_notify(self, *_: Any) -> None:
         self._wakeup.set()
@@ -134,27 +150,17 @@ class PostgresListener:
         log.warning("LISTEN connection lost; reconnecting")
 
 
-class SqliteWatcher:
+class SqliteWatcher(_Watch):
     """Wakes the worker when another connection (another process's, or this one's pool) commits
     to the SQLite file: SQLite's own cross-process signal, read on a dedicated connection that
     never takes a lock."""
 
+    _name = "livehook-sqlite-watch"
+
     def __init__(self, path: str, wakeup: Wakeup, interval_s: float = SQLITE_WATCH_INTERVAL_S):
+        super().__init__(wakeup)
         self._path = path
-        self._wakeup = wakeup
         self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="livehook-sqlite-watch")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Select, and_, bindparam, insert, literal_column, not_, select, text, update
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from livehook.domain.deliveries import (
@@ -163,6 +164,15 @@ def _attempt_arrays(new: Sequence[Attempt]) -> dict[str, list[Any]]:
     return {name: [row[name] for row in rows] for name, _, _ in _ATTEMPT_COLUMNS}
 
 
+def _each_leased_row() -> Update:
+    """An update of one row per parameter set (``b_id``), only while ``b_token`` leases it."""
+    return update(deliveries).where(
+        deliveries.c.id == bindparam("b_id"),
+        deliveries.c.lease_token == bindparam("b_token"),
+        IS_PENDING,
+    )
+
+
 def in_flight(now: datetime) -> ColumnElement[bool]:
     """Rows some worker holds a live lease on."""
     return and_(
@@ -270,14 +280,8 @@ class DeliveryRepository:
         """``release`` for many rows in one statement: (id, lease token, due again at) each."""
         if not releases:
             return
-        stmt = (
-            update(deliveries)
-            .where(
-                deliveries.c.id == bindparam("b_id"),
-                deliveries.c.lease_token == bindparam("b_token"),
-                IS_PENDING,
-            )
-            .values(next_attempt_at=bindparam("b_at"), lease_token=None, updated_at=now)
+        stmt = _each_leased_row().values(
+            next_attempt_at=bindparam("b_at"), lease_token=None, updated_at=now
         )
         rows = [{"b_id": id_, "b_token": token, "b_at": at} for id_, token, at in releases]
         await self._conn.execute(stmt, rows)
@@ -350,25 +354,17 @@ class DeliveryRepository:
         executemany does not report which rows matched."""
         if not outcomes:
             return
-        stmt = (
-            update(deliveries)
-            .where(
-                deliveries.c.id == bindparam("b_id"),
-                deliveries.c.lease_token == bindparam("b_token"),
-                IS_PENDING,
-            )
-            .values(
-                status=bindparam("status"),
-                attempt_count=bindparam("attempt_count"),
-                next_attempt_at=bindparam("next_attempt_at"),
-                lease_token=None,
-                last_status_code=bindparam("last_status_code"),
-                last_error=bindparam("last_error"),
-                signature_scheme=bindparam("signature_scheme"),
-                target_url=bindparam("target_url"),
-                updated_at=bindparam("updated_at"),
-                completed_at=bindparam("completed_at"),
-            )
+        stmt = _each_leased_row().values(
+            status=bindparam("status"),
+            attempt_count=bindparam("attempt_count"),
+            next_attempt_at=bindparam("next_attempt_at"),
+            lease_token=None,
+            last_status_code=bindparam("last_status_code"),
+            last_error=bindparam("last_error"),
+            signature_scheme=bindparam("signature_scheme"),
+            target_url=bindparam("target_url"),
+            updated_at=bindparam("updated_at"),
+            completed_at=bindparam("completed_at"),
         )
         await self._conn.execute(stmt, [dict(o) for o in outcomes])
 
