@@ -2,9 +2,9 @@
 
 ``load_targets`` reads, in the claim's transaction, what every endpoint of a batch needs (URL,
 secrets, custom headers, timeout, retry policy) once per endpoint. ``send_attempt`` signs with
-the secrets of now and posts the stored bytes. ``record_attempt`` writes the attempt and its
-consequences (next attempt, endpoint health, operational events) in one transaction, guarded by
-the lease: if the lease was lost, nothing is written.
+the secrets of now and posts the stored bytes. ``record_attempts`` writes a batch of attempts
+and their consequences (next attempt, endpoint health, operational events) in one transaction,
+each guarded by its lease: an attempt whose lease was lost writes nothing.
 """
 
 from __future__ import annotations
@@ -219,22 +219,6 @@ class Finished:
     sent: Sent
     decision: Decision
     postpone_until: datetime | None = None
-
-
-async def record_attempt(
-    db: Database,
-    job: Job,
-    sent: Sent,
-    decision: Decision,
-    *,
-    new_id: NewId,
-    disable_after: timedelta,
-    postpone_until: datetime | None = None,
-) -> int | None:
-    """``record_attempts`` for one attempt."""
-    finished = Finished(job, sent, decision, postpone_until)
-    (queued,) = await record_attempts(db, [finished], new_id=new_id, disable_after=disable_after)
-    return queued
 
 
 async def record_attempts(
