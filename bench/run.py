@@ -99,9 +99,12 @@ SCENARIOS: list[Scenario] = []
 
 
 def _register_livehook_scenarios() -> None:
-    from bench.scenarios import SCENARIOS as LIVEHOOK_SCENARIOS  # it imports this module's types
+    # Both import this module's types.
+    from bench.api_scenarios import SCENARIOS as API_SCENARIOS
+    from bench.scenarios import SCENARIOS as LIVEHOOK_SCENARIOS
 
     SCENARIOS.extend(LIVEHOOK_SCENARIOS)
+    SCENARIOS.extend(API_SCENARIOS)
 
 
 @asynccontextmanager
@@ -344,7 +347,8 @@ def main(argv: list[str] | None = None) -> None:
         "--scenarios",
         default="",
         help="comma-separated livehook scenarios to run (single_endpoint, fan_out, faults, "
-        "backlog, steady_latency); all by default",
+        "backlog, steady_latency, api_routes, api_ingest, api_report_under_load, "
+        "api_end_to_end); all by default",
     )
     parser.add_argument("--output", type=Path, help="where to write the results (Markdown)")
     args = parser.parse_args(argv)
