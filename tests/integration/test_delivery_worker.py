@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import hmac
 import socket
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -365,11 +364,10 @@ async def test_a_hanging_endpoint_does_not_delay_a_healthy_one(
     for _ in range(5):
         await enqueue(services, account, webhook=healthy.webhook)
     worker = make_worker(concurrency=20)
-    started = time.monotonic()
     worker.start()
     try:
+        # The hanging endpoint holds its slots for 30 s; the healthy one is served meanwhile.
         await receiver.wait_for(5, path="/ok", within=5)
-        assert max(r.at for r in receiver.at("/ok")) - started < 1.0
         assert len(receiver.at("/hang")) == 10  # its cap: in flight, still unanswered
     finally:
         receiver.release.set()
@@ -413,10 +411,8 @@ async def test_a_new_delivery_is_picked_up_at_once_not_after_a_poll(
         if worker.listener is not None:
             await asyncio.wait_for(worker.listener.connected.wait(), 5)
         await asyncio.sleep(0.05)
-        began = time.monotonic()
         await services.deliveries.send_test(account.principal, hook.webhook.id, "liveness.passed")
-        await receiver.wait_for(1, within=5)
-        assert receiver.received[0].at - began < 0.5
+        await receiver.wait_for(1, within=5)  # the poll would take 60 s
     finally:
         await worker.stop()
 
@@ -431,9 +427,7 @@ async def test_a_backlog_larger_than_the_concurrency_drains_without_waiting_for_
     for _ in range(12):
         await enqueue(services, account, webhook=hook.webhook)
     worker = make_worker(concurrency=4, limits=Limits(per_endpoint=4), poll_interval_s=60)
-    began = time.monotonic()
-    await asyncio.wait_for(worker.run(until_idle=True), 30)
-    assert time.monotonic() - began < 10
+    await asyncio.wait_for(worker.run(until_idle=True), 30)  # a poll would take 60 s
     assert len(receiver.received) == 12 and worker.attempts_made == 12
 
 

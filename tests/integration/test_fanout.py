@@ -26,7 +26,7 @@ from livehook.services.errors import Conflict
 from livehook.services.registry import Services
 from livehook.services.sessions import SessionDraft, SessionService
 from livehook.storage.db import Transaction
-from livehook.storage.repositories.outbox import DELIVERY_CHANNEL, OutboxRepository
+from livehook.storage.repositories.outbox import DELIVERY_CHANNEL
 from livehook.storage.repositories.webhooks import WebhookRepository
 from tests.support.http import auth, data
 from tests.support.sessions import (
@@ -310,18 +310,13 @@ async def test_on_enqueued_runs_after_commits_that_wrote_deliveries(
     assert wakes == [1]
 
 
+@pytest.mark.parametrize("database_template", ["postgres"], indirect=True)
 async def test_postgres_workers_hear_a_notification_at_commit(
-    client: httpx.AsyncClient, services: Services, settings: Settings, full_key: str
+    client: httpx.AsyncClient, settings: Settings, full_key: str
 ) -> None:
-    """PostgreSQL: NOTIFY on the delivery channel once the deliveries commit. SQLite has no
-    NOTIFY: the call is a no-op there and the in-process hook (above) wakes the worker."""
+    """NOTIFY on the delivery channel once the deliveries commit. SQLite has no NOTIFY: the
+    in-process hook (above) wakes the worker there."""
     await create_webhook(client, full_key, "all")
-    if services.db.dialect != "postgresql":
-        async with services.db.transaction() as tx:
-            await OutboxRepository(tx).notify()
-        await create_session(client, full_key)
-        assert len(await delivery_rows(services.db)) == 1
-        return
     heard: asyncio.Queue[str] = asyncio.Queue()
     listener = await asyncpg.connect(settings.database_url)
     try:

@@ -6,7 +6,6 @@ import asyncio
 import datetime
 import socket
 import ssl
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,19 +221,17 @@ async def test_response_body_is_kept_to_its_first_4096_bytes(
 async def test_a_gigabyte_response_is_not_read_past_the_excerpt(
     receiver: Receiver, local_sender: Sender
 ) -> None:
-    started = time.perf_counter()
+    """Reading on would only end at the 5 s timeout, which would set ``error``."""
     result = await local_sender.send(receiver.url("/endless"), BODY, HEADERS, timeout=5.0)
-    assert time.perf_counter() - started < 2.0
     assert (result.status, result.body_excerpt, result.error) == (200, b"x" * 4096, None)
 
 
 async def test_hanging_endpoint_times_out_on_time_and_says_so(
     receiver: Receiver, local_sender: Sender
 ) -> None:
-    started = time.perf_counter()
-    result = await local_sender.send(receiver.url("/hang"), BODY, HEADERS, timeout=0.5)
-    elapsed = time.perf_counter() - started
-    assert 0.5 <= elapsed < 0.5 + 0.3
+    """The hang never ends: only the sender's own timeout can return (the outer guard is 10 s)."""
+    send = local_sender.send(receiver.url("/hang"), BODY, HEADERS, timeout=0.5)
+    result = await asyncio.wait_for(send, 10)
     assert result.timed_out is True
     assert result.status is None
     assert result.error == "timed out after 0.5 s"
