@@ -13,7 +13,7 @@ CALLBACK_SECRET_RANDOM_BYTES = 32
 
 # --- Webhook secrets ------------------------------------------------------------------------
 WEBHOOK_SECRET_PREFIX = "whsec_"
-# DESIGN.md: whsec_ + base64 of at least 24 random bytes.
+# The delivery contract (docs/architecture.md): whsec_ + base64 of at least 24 random bytes.
 WEBHOOK_SECRET_RANDOM_BYTES = 32
 
 # --- HTTP API -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The response envelope of DESIGN.md: ``{"data", "success", "message"}`` (+ ``error``)."""
+"""The response envelope: ``{"data", "success", "message"}`` (+ ``error``)."""
 
 from __future__ import annotations
 

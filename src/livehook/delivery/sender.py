@@ -27,7 +27,7 @@ from yarl import URL
 from livehook.delivery.resolver import GetAddrInfo, UnresolvableHostError, resolve_checked
 from livehook.domain.addresses import UnsafeURLError, check_url
 
-# DESIGN.md: an attempt keeps the first 4 KiB of the response body.
+# The delivery contract: an attempt keeps the first 4 KiB of the response body.
 RESPONSE_EXCERPT_BYTES = 4096
 # aiohttp would otherwise add Accept, Accept-Encoding, its own User-Agent and, without ours, an
 # octet-stream Content-Type: the receiver gets exactly the headers the delivery layer chose.

@@ -1,5 +1,5 @@
-"""Deliveries and attempts, and the exact request headers of one attempt (DESIGN.md, "Delivery
-contract").
+"""Deliveries and attempts, and the exact request headers of one attempt (see "The delivery
+contract" in docs/architecture.md).
 
 A delivery is one event going to one endpoint (or to a session's ``callback_url``); it is
 ``pending`` until an attempt gets a 2xx (``succeeded``) or the retry policy runs out

@@ -1,4 +1,4 @@
-"""API key scopes (DESIGN.md, "HTTP API"). A key with no scopes has full access."""
+"""API key scopes. A key with no scopes has full access."""
 
 from __future__ import annotations
 
