@@ -29,7 +29,6 @@ from livehook.delivery.config import WorkerConfig
 from livehook.delivery.resolver import check_url_resolves_safely
 from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
-from livehook.mcp_server.http import mcp_endpoint
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
 from livehook.services.registry import Services
@@ -102,6 +101,9 @@ def build_worker(
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """An app over ``services`` (built from ``settings`` when not given)."""
+    # Imported here: the MCP SDK is a second of imports that `livehook worker` never needs.
+    from livehook.mcp_server.http import mcp_endpoint
+
     services = services or build_services(settings)
     mcp = mcp_endpoint(settings, services)
 
