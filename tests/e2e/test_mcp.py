@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import jsonschema
 import pytest
-from mcp import ClientSession
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 from livehook.config import Settings
 from livehook.domain.catalog import EVENT_TYPES
@@ -335,3 +341,53 @@ def test_stdio_with_a_bad_key_exits_with_a_clear_error(env: dict[str, str]) -> N
     assert result.returncode == 1
     assert "invalid or revoked API key" in result.stderr
     assert result.stdout == ""  # stdout belongs to the protocol
+
+
+def _readme_configs() -> list[dict[str, Any]]:
+    """The `mcpServers` entries the README tells agent developers to add."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## AI agents (MCP)")[1].split("\n## ")[0]
+    blocks = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
+    return [json.loads(block)["mcpServers"]["livehook"] for block in blocks]
+
+
+async def test_the_readmes_configurations_connect_an_agent(
+    env: dict[str, str], server: Server, full_key: str
+) -> None:
+    http_config, stdio_config = _readme_configs()
+    assert http_config["type"] == "http" and http_config["url"].endswith("/mcp")
+    headers = {k: v.replace("lh_…", full_key) for k, v in http_config["headers"].items()}
+    async with (
+        httpx2.AsyncClient(headers=headers) as http,
+        streamable_http_client(f"{server.base}/mcp", http_client=http) as (read, write, *_),
+        ClientSession(read, write) as mcp,
+    ):
+        await mcp.initialize()
+        assert (await call(mcp, "list_webhooks"))["items"] == []
+
+    placeholders = {
+        "lh_…": full_key,
+        "postgresql://…": env["LIVEHOOK_DATABASE_URL"],
+        "…": env["LIVEHOOK_SECRET_KEY"],
+    }
+    host_env = {k: placeholders.get(v, v) for k, v in stdio_config["env"].items()}
+    # The host starts the `livehook` command installed beside this interpreter.
+    command = str(Path(sys.executable).parent / stdio_config["command"])
+    params = StdioServerParameters(command=command, args=stdio_config["args"], env=env | host_env)
+    async with (
+        stdio_client(params) as (read, write),
+        ClientSession(read, write) as mcp,
+    ):
+        await mcp.initialize()
+        started = await call(mcp, "verify_human_presence")
+        assert started["verification_url"].endswith(started["session_id"])
+
+
+async def test_a_key_revoked_while_stdio_runs_stops_working_at_once(
+    env: dict[str, str], services: Services
+) -> None:
+    created = await services.keys.create(account_name="acme", name="agent")
+    async with over_stdio(env, created.plaintext) as mcp:
+        assert (await call(mcp, "list_webhooks"))["items"] == []
+        await services.keys.revoke(created.key.id)
+        assert (await refusal(mcp, "list_webhooks")).endswith("invalid or revoked API key")
