@@ -281,9 +281,13 @@ async def _manage_a_webhook(mcp: ClientSession, receiver: Receiver, path: str) -
     listed = await call(mcp, "list_webhooks")
     assert [w["id"] for w in listed["items"]] == [created["id"]]
     assert secret not in json.dumps(listed)
-    updated = await call(mcp, "update_webhook", webhook_id=created["id"], description="agent")
+    updated = await call(
+        mcp, "update_webhook", webhook_id=created["id"], description="agent", model=MODEL
+    )
     assert (updated["description"], updated["events"]) == ("agent", ["verification.completed"])
-    assert "secret" not in updated
+    assert updated["model"] == MODEL and "secret" not in updated
+    updated = await call(mcp, "update_webhook", webhook_id=created["id"], all_models=True)
+    assert (updated["description"], updated["model"]) == ("agent", None)
 
     queued = await call(mcp, "send_test_event", webhook_id=created["id"])
     await receiver.wait_for(1, within=20, path=path)

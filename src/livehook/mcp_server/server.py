@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from pydantic import ValidationError
 
 from livehook import __version__
-from livehook.mcp_server import deliveries, verification, webhooks
+from livehook.mcp_server import catalog, deliveries, stats, verification, webhooks
 from livehook.mcp_server.access import Authenticator, Caller, validation_message
 from livehook.services.registry import Services
 
@@ -47,11 +47,13 @@ def build_server(
         title="livehook",
         version=__version__,
         instructions=INSTRUCTIONS,
-        # Our own logging is set up by the command that runs us; the SDK's would add a second.
+        # The SDK sets up the root logger when nothing has yet; at WARNING it stays quiet.
         log_level="WARNING",
     )
     caller = Caller(authenticate)
     verification.register(server, services, caller, verification_url)
     webhooks.register(server, services, caller)
     deliveries.register(server, services, caller)
+    stats.register(server, services, caller)
+    catalog.register(server)
     return server

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
@@ -113,6 +114,9 @@ def register(server: MCPServer[Any], services: Services, caller: Caller) -> None
         headers: Headers | None = None,
         status: Literal["active", "disabled"] | None = None,
         disabled_reason: Annotated[str | None, Field(max_length=500)] = None,
+        all_models: Annotated[
+            bool, Field(description="True: receive every model's events again (clears `model`).")
+        ] = False,
     ) -> WebhookPublic:
         given: dict[str, Any] = {
             name: value
@@ -131,6 +135,10 @@ def register(server: MCPServer[Any], services: Services, caller: Caller) -> None
             }.items()
             if value is not None
         }
+        if all_models:
+            if model is not None:
+                raise ToolError("give `model` or `all_models`, not both")
+            given["model"] = None  # what the API's explicit `"model": null` means
         async with caller(ctx, WEBHOOKS_WRITE) as principal:
             changes = WebhookUpdate(**given).model_dump(exclude_unset=True)
             webhook = await services.webhooks.update(principal, webhook_id, changes)
