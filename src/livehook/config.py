@@ -45,15 +45,6 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("verification_url")
-    @classmethod
-    def _has_session_placeholder(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if "{session_id}" not in value:
-            raise ValueError("must contain `{session_id}`, where the session's id goes")
-        return value
-
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'livehook.db'}"
@@ -83,3 +74,12 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_text(key + "\n")
         return key
+
+    @field_validator("verification_url")
+    @classmethod
+    def _has_session_placeholder(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if "{session_id}" not in value:
+            raise ValueError("must contain `{session_id}`, where the session's id goes")
+        return value
