@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from livehook import __version__
+from livehook.commands.mcp import mcp
 from livehook.config import ConfigError, Settings
 from livehook.constants import DEFAULT_HOST, DEFAULT_PORT
 from livehook.services.errors import ServiceError
@@ -321,6 +322,9 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_â€
 
     _with_services(revoke)
     console.print(f"[green]âœ“[/] revoked {key_id}")
+
+
+app.command()(mcp)
 
 
 def main() -> None:

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Disable an endpoint whose deliveries all failed this long."
     )
     log_level: str = Field(default="info")
+    verification_url: str | None = Field(
+        default=None,
+        description="The page where a person completes a verification, with `{session_id}` "
+        "(e.g. https://verify.example.com/s/{session_id}); MCP agents hand it to the human.",
+    )
 
     @field_validator("home")
     @classmethod
@@ -69,3 +74,12 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_text(key + "\n")
         return key
+
+    @field_validator("verification_url")
+    @classmethod
+    def _has_session_placeholder(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if "{session_id}" not in value:
+            raise ValueError("must contain `{session_id}`, where the session's id goes")
+        return value

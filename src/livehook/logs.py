@@ -14,6 +14,8 @@ def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
     # Alembic narrates every step at INFO; a server start needs only its warnings.
     logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
+    # The MCP SDK narrates every stateless request ("Terminating session: None") at INFO.
+    logging.getLogger("mcp").setLevel(max(numeric, logging.WARNING))
     as_json = not sys.stderr.isatty() if json is None else json
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()

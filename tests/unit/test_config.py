@@ -68,3 +68,13 @@ def test_secret_box_round_trips_and_rotates_keys() -> None:
 def test_short_secret_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="at least"):
         SecretBox(["short"])
+
+
+def test_the_verification_page_address_must_say_where_the_session_id_goes(
+    tmp_path: Path,
+) -> None:
+    template = "https://verify.example.com/s/{session_id}"
+    assert Settings(home=tmp_path, verification_url=template).verification_url == template
+    assert Settings(home=tmp_path, verification_url="").verification_url is None
+    with pytest.raises(ValueError, match=r"\{session_id\}"):
+        Settings(home=tmp_path, verification_url="https://verify.example.com/s/")

@@ -101,7 +101,11 @@ def build_worker(
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """An app over ``services`` (built from ``settings`` when not given)."""
+    # Imported here: the MCP SDK is a second of imports that `livehook worker` never needs.
+    from livehook.mcp_server.http import mcp_endpoint
+
     services = services or build_services(settings)
+    mcp = mcp_endpoint(settings, services)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -109,7 +113,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         if worker is not None:
             worker.start()
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             if worker is not None:
                 await worker.stop()  # in-flight sends finish and are recorded first
@@ -129,5 +134,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
+    app.router.routes.append(mcp.route)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     return app
