@@ -30,6 +30,7 @@ from livehook.delivery.config import WorkerConfig
 from livehook.delivery.resolver import check_url_resolves_safely
 from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
+from livehook.portal.app import install_portal
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
 from livehook.services.portal import PortalService
@@ -133,5 +134,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
     app.include_router(portal_links.router)
+    install_portal(app, settings.secret_keys()[0])
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     return app

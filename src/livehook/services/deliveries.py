@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from livehook.domain import catalog
 from livehook.domain.accounts import Principal
-from livehook.domain.deliveries import PENDING, Attempt, Delivery
+from livehook.domain.deliveries import PENDING, Attempt, Delivery, StatusCounts
 from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
 from livehook.domain.schemas import example_for
 from livehook.domain.webhooks import Webhook
@@ -91,6 +91,17 @@ class DeliveryService:
             return await DeliveryLogRepository(tx).list_page(
                 webhook_id=webhook_id, filters=filters, before=before, limit=limit
             )
+
+    async def status_counts(
+        self, principal: Principal, webhook_id: str, within: timedelta = timedelta(hours=24)
+    ) -> StatusCounts:
+        """The endpoint's deliveries of the last ``within``, by status."""
+        await self._webhook(principal, webhook_id)
+        async with self._db.transaction() as tx:
+            counts = await DeliveryLogRepository(tx).status_counts(
+                webhook_id, self._clock() - within
+            )
+        return StatusCounts(**{k: v for k, v in counts.items() if k in StatusCounts.__slots__})
 
     async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:
         async with self._db.transaction() as tx:

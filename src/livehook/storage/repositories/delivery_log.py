@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import case, insert, not_, select, update
+from sqlalchemy import case, func, insert, not_, select, update
 
 from livehook.domain.deliveries import (
     FAILED,
@@ -35,6 +35,7 @@ class DeliveryFilters:
     status: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    status_class: int | None = None  # 2, 4, 5: the last answer's status code was 2xx, 4xx, 5xx
 
 
 class DeliveryLogRepository:
@@ -83,7 +84,19 @@ class DeliveryLogRepository:
             query = query.where(deliveries.c.created_at >= filters.created_after)
         if filters.created_before is not None:
             query = query.where(deliveries.c.created_at < filters.created_before)
+        if filters.status_class is not None:
+            low = filters.status_class * 100
+            query = query.where(deliveries.c.last_status_code.between(low, low + 99))
         return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
+
+    async def status_counts(self, webhook_id: str, since: datetime) -> dict[str, int]:
+        """Deliveries of the endpoint created since ``since``, counted by status."""
+        query = (
+            select(deliveries.c.status, func.count())
+            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.created_at >= since)
+            .group_by(deliveries.c.status)
+        )
+        return {status: count for status, count in (await self._conn.execute(query)).all()}
 
     async def redeliver(self, delivery_id: str, now: datetime) -> RedeliverResult:
         """Queue one more attempt of the same delivery now; its attempts are kept."""
