@@ -20,6 +20,8 @@ MANAGE = "manage"
 SECRETS = "secrets"
 CAPABILITIES: tuple[str, ...] = (VIEW, MANAGE, SECRETS)
 
+# Where a sign-in link lands: it trades the token for a session cookie.
+LINK_PATH = "/portal/link"
 DEFAULT_LINK_TTL = timedelta(hours=1)
 MAX_LINK_TTL = timedelta(days=7)
 # A browser stays signed in this long; signing out ends it at once.

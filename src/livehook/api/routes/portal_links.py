@@ -9,11 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from livehook.api.deps import FullAccessPrincipal, ServicesDep
 from livehook.api.envelope import ERROR_RESPONSES, Envelope
-from livehook.domain.portal import CAPABILITIES, MAX_LINK_TTL
+from livehook.domain.portal import CAPABILITIES, LINK_PATH, MAX_LINK_TTL
 
 router = APIRouter(prefix="/v1/portal-links", tags=["portal"], responses=ERROR_RESPONSES)
-
-LINK_PATH = "/portal/link"
 
 
 class PortalLinkCreate(BaseModel):
