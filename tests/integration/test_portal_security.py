@@ -157,7 +157,7 @@ async def test_link_signs_in_once_and_leaves_the_address_bar(
     answer = await client.get(f"/portal/link?token={link.token}")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/portal/keys"
-    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert answer.headers["referrer-policy"] == "same-origin"
     page = await client.get("/portal/keys")
     assert page.status_code == 200 and "acme" in page.text
     client.cookies.clear()

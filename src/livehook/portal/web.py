@@ -39,11 +39,12 @@ from livehook.services.registry import Services
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 filters.install(TEMPLATES.env)
 
-# Pages hold secrets once and account data always: never cached, never framed, no referrer
-# (a sign-in link's token must not leak to another site), scripts only from the portal itself.
+# Pages hold secrets once and account data always: never cached, never framed, no referrer to
+# other sites (a sign-in link's token must not leak; "no-referrer" would also make browsers
+# send `Origin: null` on the portal's own forms), scripts only from the portal itself.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
