@@ -12,7 +12,7 @@ with "endpoint disabled" rather than hiding them).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,15 +93,19 @@ class DeliveryService:
             )
 
     async def status_counts(
-        self, principal: Principal, webhook_id: str, within: timedelta = timedelta(hours=24)
-    ) -> StatusCounts:
-        """The endpoint's deliveries of the last ``within``, by status."""
+        self, principal: Principal, webhook_id: str, windows: Sequence[timedelta]
+    ) -> list[StatusCounts]:
+        """The endpoint's deliveries of each of the last ``windows``, by status."""
         await self._webhook(principal, webhook_id)
+        now = self._clock()
         async with self._db.transaction() as tx:
-            counts = await DeliveryLogRepository(tx).status_counts(
-                webhook_id, self._clock() - within
+            counted = await DeliveryLogRepository(tx).status_counts(
+                webhook_id, [now - window for window in windows]
             )
-        return StatusCounts(**{k: v for k, v in counts.items() if k in StatusCounts.__slots__})
+        return [
+            StatusCounts(**{k: v for k, v in counts.items() if k in StatusCounts.__slots__})
+            for counts in counted
+        ]
 
     async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:
         async with self._db.transaction() as tx:

@@ -3,6 +3,7 @@ test verification through the key."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -30,6 +31,7 @@ from livehook.services.webhooks import WebhookDraft
 router = APIRouter(prefix="/portal/keys", route_class=PortalRoute, include_in_schema=False)
 MAX_LISTED = 500  # keys and webhooks an account has are few; one page shows them all
 TRACKER = "portal-test"
+DAY = timedelta(hours=24)  # the window of the success rate beside each webhook
 
 
 async def _live_key(services: Services, identity: PortalIdentity, key_id: str) -> ApiKey:
@@ -80,7 +82,7 @@ async def key_detail(
     ]
     principal = principal_of(identity)
     rates = {
-        w.id: (await services.deliveries.status_counts(principal, w.id)).success_rate
+        w.id: (await services.deliveries.status_counts(principal, w.id, [DAY]))[0].success_rate
         for w in webhooks
     }
     return render(

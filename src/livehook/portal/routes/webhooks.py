@@ -52,8 +52,9 @@ async def webhook_detail(
 ) -> Response:
     principal = principal_of(identity)
     webhook = await services.webhooks.get(principal, webhook_id)
-    day = await services.deliveries.status_counts(principal, webhook_id, timedelta(hours=24))
-    week = await services.deliveries.status_counts(principal, webhook_id, timedelta(days=7))
+    day, week = await services.deliveries.status_counts(
+        principal, webhook_id, [timedelta(hours=24), timedelta(days=7)]
+    )
     context = {
         "webhook": webhook,
         "day": day,

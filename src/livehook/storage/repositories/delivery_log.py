@@ -6,6 +6,7 @@ a row some worker holds a live lease on is left alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -89,14 +90,20 @@ class DeliveryLogRepository:
             query = query.where(deliveries.c.last_status_code.between(low, low + 99))
         return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
 
-    async def status_counts(self, webhook_id: str, since: datetime) -> dict[str, int]:
-        """Deliveries of the endpoint created since ``since``, counted by status."""
+    async def status_counts(
+        self, webhook_id: str, windows: Sequence[datetime]
+    ) -> list[dict[str, int]]:
+        """Deliveries of the endpoint by status, for each window start: one pass for all."""
+        per_window = [
+            func.sum(case((deliveries.c.created_at >= start, 1), else_=0)) for start in windows
+        ]
         query = (
-            select(deliveries.c.status, func.count())
-            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.created_at >= since)
+            select(deliveries.c.status, *per_window)
+            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.created_at >= min(windows))
             .group_by(deliveries.c.status)
         )
-        return {status: count for status, count in (await self._conn.execute(query)).all()}
+        rows = (await self._conn.execute(query)).all()
+        return [{row[0]: int(row[n + 1] or 0) for row in rows} for n in range(len(windows))]
 
     async def redeliver(self, delivery_id: str, now: datetime) -> RedeliverResult:
         """Queue one more attempt of the same delivery now; its attempts are kept."""
