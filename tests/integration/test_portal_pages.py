@@ -135,6 +135,15 @@ async def test_trigger_runs_a_session_the_funnel_counts(
 ) -> None:
     await sign_in(client, services, "acme", "dev@example.com")
     key_id = await _key_id(client)
+    everything = {k: v for k, v in WEBHOOK_FORM.items() if k != "events"}
+    everything.update(url="http://127.0.0.1:9/all", model="")
+    added = await post_form(
+        client,
+        f"/portal/keys/{key_id}/webhooks/new",
+        f"/portal/keys/{key_id}/webhooks",
+        everything,
+    )
+    assert added.status_code == 200
     triggered = await post_form(
         client,
         f"/portal/keys/{key_id}",
@@ -144,6 +153,8 @@ async def test_trigger_runs_a_session_the_funnel_counts(
     assert triggered.status_code == 303
     session = await client.get(triggered.headers["location"])
     assert "liveness.failed" in session.text
+    # The polling view lists what was sent for the session: one delivery per event here.
+    assert session.text.count("/portal/deliveries/dlv_") == 7, session.text
     funnel = await client.get("/portal/funnel?model=mixed-60-v2")
     assert re.search(r'<strong id="initialized">1</strong>', funnel.text)
     none = await client.get("/portal/funnel?model=mixed-10-v2")

@@ -107,6 +107,15 @@ class DeliveryService:
             for counts in counted
         ]
 
+    async def list_for_session(
+        self, principal: Principal, session_id: str, *, limit: int = 100
+    ) -> list[Delivery]:
+        """The deliveries of a session's events, to its webhooks and its callback_url."""
+        async with self._db.transaction() as tx:
+            return await DeliveryLogRepository(tx).for_session(
+                session_id, account_id=principal.account_id, limit=limit
+            )
+
     async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:
         async with self._db.transaction() as tx:
             repo = DeliveryLogRepository(tx)

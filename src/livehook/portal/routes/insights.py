@@ -41,8 +41,10 @@ async def recent_sessions(request: Request, identity: Viewer, services: Services
 async def session_detail(
     request: Request, session_id: str, identity: Viewer, services: ServicesDep
 ) -> Response:
-    view = await services.sessions.get(principal_of(identity), session_id)
-    return render(request, "session.html", {"view": view})
+    principal = principal_of(identity)
+    view = await services.sessions.get(principal, session_id)
+    sent = await services.deliveries.list_for_session(principal, view.session.id)
+    return render(request, "session.html", {"view": view, "deliveries": sent})
 
 
 def _day(value: str, field: str) -> date | None:

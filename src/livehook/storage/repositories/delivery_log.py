@@ -90,6 +90,23 @@ class DeliveryLogRepository:
             query = query.where(deliveries.c.last_status_code.between(low, low + 99))
         return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
 
+    async def for_session(self, session_id: str, *, account_id: str, limit: int) -> list[Delivery]:
+        """Deliveries of a session's events (to webhooks and to its callback_url), newest first.
+
+        Through the session's events: both lookups are indexed (events by session, deliveries
+        by event), where deliveries.session_id has no index of its own.
+        """
+        of_session = select(events.c.id).where(
+            events.c.session_id == session_id, events.c.account_id == account_id
+        )
+        query = (
+            select(deliveries)
+            .where(deliveries.c.event_id.in_(of_session))
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
+
     async def status_counts(
         self, webhook_id: str, windows: Sequence[datetime]
     ) -> list[dict[str, int]]:

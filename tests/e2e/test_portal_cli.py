@@ -1,4 +1,4 @@
-"""The first start's one-time sign-in link: printed to a person at a terminal, nowhere else."""
+"""`livehook users` and the first start's one-time sign-in link (printed to a terminal only)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 
 from tests.support.processes import LIVEHOOK, env_for, free_port, serving
+
+PASSWORD = "a long enough password"
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/portal/link\?token=[A-Za-z0-9_-]+")
@@ -75,3 +77,32 @@ def test_terminal_gets_a_link_that_signs_in_once(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=15)
         os.close(primary)
+
+
+def _users_create(
+    env: dict[str, str], email: str, password: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*LIVEHOOK, "users", "create", "--account", "acme", "--email", email, "--password-stdin"],
+        input=password + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_users_create_and_list(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "home")
+    assert _users_create(env, "Dev@Acme.example", PASSWORD).returncode == 0
+    duplicate = _users_create(env, "dev@acme.example", PASSWORD)
+    assert duplicate.returncode == 1 and "exists" in duplicate.stderr
+    weak = _users_create(env, "ops@acme.example", "short")
+    assert weak.returncode == 1 and "at least 10 characters" in weak.stderr
+    listing = subprocess.run(
+        [*LIVEHOOK, "users", "list"], env=env, capture_output=True, text=True, check=False
+    )
+    assert "dev@acme.example" in listing.stdout and "acme" in listing.stdout
+    assert "ops@acme.example" not in listing.stdout
+    assert "argon2" not in listing.stdout and PASSWORD not in listing.stdout
