@@ -236,3 +236,17 @@ async def test_another_accounts_objects_are_not_found(
     )
     assert answer.status_code == 404
     assert await services.webhooks.get(principal, hook.webhook.id)
+
+
+async def test_malformed_form_fields_get_a_page_not_a_server_error(
+    client: httpx.AsyncClient, services: Services, full_key: str
+) -> None:
+    principal = await services.keys.authenticate(full_key)
+    assert principal is not None
+    hook = await services.webhooks.create(principal, WebhookDraft(url="http://127.0.0.1:9/h"))
+    await sign_in(client, services, "acme", "dev@example.com")
+    page = f"/portal/webhooks/{hook.webhook.id}"
+    answer = await post_form(client, page, f"{page}/rotate", {"overlap_seconds": "lots"})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "The form was refused" in answer.text

@@ -112,6 +112,7 @@ class FailureWindow:
 
     limit: int
     window: timedelta
+    max_keys: int = 10_000  # past this many tracked keys, expired ones are swept out
     _failures: dict[str, deque[datetime]] = field(default_factory=dict)
 
     def blocked(self, key: str, now: datetime) -> bool:
@@ -126,7 +127,15 @@ class FailureWindow:
         return len(failures) >= self.limit
 
     def fail(self, key: str, now: datetime) -> None:
+        if len(self._failures) >= self.max_keys:
+            self._forget_expired(now)
         self._failures.setdefault(key, deque()).append(now)
+
+    def _forget_expired(self, now: datetime) -> None:
+        """Drop keys with no failure left in the window, so many one-off keys (a spray of
+        made-up emails) cannot grow the table without bound."""
+        for key in [k for k, f in self._failures.items() if f[-1] <= now - self.window]:
+            del self._failures[key]
 
     def clear(self, key: str) -> None:
         self._failures.pop(key, None)

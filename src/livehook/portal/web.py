@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -148,6 +149,9 @@ async def _handled(
             "This form could not be verified (it may be from an old page or another site). "
             "Go back, reload the page and try again.",
         )
+    except RequestValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors()[:3])
+        return error_page(request, 422, "Could not do that", f"The form was refused: {problems}.")
     except SignInRequired:
         return _sign_in_redirect(request)
     except MissingCapability as exc:
