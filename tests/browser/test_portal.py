@@ -149,7 +149,7 @@ async def test_a_developer_wires_a_webhook_and_watches_it_work(
 
     # A test verification of the key: real events at the receiver, counted by the funnel.
     await page.goto(webhook_url)
-    await page.get_by_role("link", name="Key", exact=True).click()
+    await page.get_by_role("link", name="production", exact=True).click()
     await page.get_by_label("Drive the session to").select_option("verification.completed")
     await page.get_by_label("Model", exact=True).select_option("mixed-30-v2")
     await page.get_by_role("button", name="Trigger test verification").click()

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from livehook.domain import catalog
 from livehook.domain.webhooks import Webhook, redact_headers
 from livehook.services.errors import ServiceError
 
@@ -120,6 +121,14 @@ class WebhookForm:
                 raise FormError("headers", f"line {number}: write each header as `Name: value`")
             headers[name.strip()] = value.strip()
         return headers
+
+
+def catalog_context() -> dict[str, Any]:
+    """The choices the webhook form offers: models (with frames) and event types."""
+    return {
+        "models": list(catalog.MODELS.values()),
+        "event_types": list(catalog.EVENT_TYPES.values()),
+    }
 
 
 def field_errors(exc: ServiceError | FormError) -> dict[str, str]:

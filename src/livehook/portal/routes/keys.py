@@ -4,7 +4,7 @@ test verification through the key."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -13,7 +13,7 @@ from livehook.domain import catalog
 from livehook.domain.accounts import ApiKey
 from livehook.domain.portal import PortalIdentity
 from livehook.domain.simulation import TRIGGERABLE
-from livehook.portal.forms import FormError, WebhookForm, field_errors
+from livehook.portal.forms import FormError, WebhookForm, catalog_context, field_errors
 from livehook.portal.web import (
     Manager,
     PortalRoute,
@@ -39,13 +39,6 @@ async def _live_key(services: Services, identity: PortalIdentity, key_id: str) -
     if key.revoked_at is not None:
         raise InvalidRequest(f"API key {key.name} is revoked")
     return key
-
-
-def catalog_context() -> dict[str, Any]:
-    return {
-        "models": list(catalog.MODELS.values()),
-        "event_types": list(catalog.EVENT_TYPES.values()),
-    }
 
 
 @router.get("")

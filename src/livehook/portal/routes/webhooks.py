@@ -11,8 +11,7 @@ from fastapi.responses import Response
 
 from livehook.domain import catalog
 from livehook.domain.webhooks import DEFAULT_ROTATION_OVERLAP
-from livehook.portal.forms import FormError, WebhookForm, field_errors
-from livehook.portal.routes.keys import catalog_context
+from livehook.portal.forms import FormError, WebhookForm, catalog_context, field_errors
 from livehook.portal.web import (
     Manager,
     PortalRoute,
@@ -55,8 +54,10 @@ async def webhook_detail(
     day, week = await services.deliveries.status_counts(
         principal, webhook_id, [timedelta(hours=24), timedelta(days=7)]
     )
+    key = await services.keys.get(webhook.api_key_id, account_id=identity.account_id)
     context = {
         "webhook": webhook,
+        "key": key,
         "day": day,
         "week": week,
         "notice": NOTICES.get(notice or ""),
