@@ -14,6 +14,7 @@ from rich.table import Table
 
 from livehook import __version__
 from livehook.commands.mcp import mcp
+from livehook.commands.users import users_app
 from livehook.config import ConfigError, Settings
 from livehook.constants import DEFAULT_HOST, DEFAULT_PORT
 from livehook.services.errors import ServiceError
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 
 console = Console()
 err_console = Console(stderr=True)

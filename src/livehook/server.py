@@ -13,6 +13,7 @@ from rich.panel import Panel
 from livehook.api.app import build_services, create_app
 from livehook.config import SECRET_KEY_FILE, Settings
 from livehook.logs import configure_logging
+from livehook.portal.welcome import print_sign_in_link
 from livehook.services.registry import Services
 
 log = structlog.get_logger(__name__)
@@ -22,7 +23,9 @@ class NotMigratedError(RuntimeError):
     pass
 
 
-async def prepare(services: Services, settings: Settings, console: Console) -> None:
+async def prepare(
+    services: Services, settings: Settings, console: Console, base_url: str = ""
+) -> None:
     """Migrate the embedded database; on PostgreSQL, insist on `livehook migrate`."""
     if settings.is_embedded:
         await services.db.migrate()
@@ -35,6 +38,7 @@ async def prepare(services: Services, settings: Settings, console: Console) -> N
         if not await services.keys.has_any_account():
             created = await services.keys.create(account_name="default", name="default")
             _greet(console, created.plaintext, settings)
+            await print_sign_in_link(console, services, created.account.id, base_url)
     elif await services.db.needs_migration():
         raise NotMigratedError(
             "the database schema is not up to date: run `livehook migrate` first"
@@ -57,12 +61,12 @@ def _greet(console: Console, key: str, settings: Settings) -> None:
 def run_server(settings: Settings, *, host: str, port: int, console: Console) -> None:
     configure_logging(settings.log_level)
     services = build_services(settings)
+    base = f"http://{host}:{port}"
     try:
-        asyncio.run(prepare(services, settings, console))
+        asyncio.run(prepare(services, settings, console, base))
     except NotMigratedError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise SystemExit(1) from None
-    base = f"http://{host}:{port}"
     console.print(
         f"livehook listening on [bold]{base}[/]  ·  API docs [bold]{base}/docs[/]  ·  "
         f"OpenAPI [bold]{base}/openapi.json[/]"

@@ -18,6 +18,7 @@ from livehook.api.routes import (
     health,
     keys,
     me,
+    portal_links,
     sessions,
     stats,
     webhooks,
@@ -29,8 +30,10 @@ from livehook.delivery.config import WorkerConfig
 from livehook.delivery.resolver import check_url_resolves_safely
 from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
+from livehook.portal.app import install_portal
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
+from livehook.services.portal import PortalService
 from livehook.services.registry import Services
 from livehook.services.sessions import SessionService
 from livehook.services.stats import StatsService
@@ -69,6 +72,7 @@ def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
             on_enqueued=wakeup.set,
             retention=timedelta(days=settings.retention_days),
         ),
+        portal=PortalService(db),
         wakeup=wakeup,
         allow_local_urls=allow_local,
     )
@@ -135,5 +139,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
     app.router.routes.append(mcp.route)
+    app.include_router(portal_links.router)
+    install_portal(app, settings.secret_keys()[0])
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     return app

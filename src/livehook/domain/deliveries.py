@@ -81,6 +81,21 @@ class Attempt:
     next_attempt_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class StatusCounts:
+    """Deliveries of an endpoint over a window, by status."""
+
+    pending: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        """Succeeded out of finished; None when nothing finished (no rate to show)."""
+        finished = self.succeeded + self.failed
+        return self.succeeded / finished if finished else None
+
+
 def build_request_headers(
     *,
     event_type: str,

@@ -12,13 +12,13 @@ with "endpoint disabled" rather than hiding them).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from livehook.domain import catalog
 from livehook.domain.accounts import Principal
-from livehook.domain.deliveries import PENDING, Attempt, Delivery
+from livehook.domain.deliveries import PENDING, Attempt, Delivery, StatusCounts
 from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
 from livehook.domain.schemas import example_for
 from livehook.domain.webhooks import Webhook
@@ -90,6 +90,30 @@ class DeliveryService:
         async with self._db.transaction() as tx:
             return await DeliveryLogRepository(tx).list_page(
                 webhook_id=webhook_id, filters=filters, before=before, limit=limit
+            )
+
+    async def status_counts(
+        self, principal: Principal, webhook_id: str, windows: Sequence[timedelta]
+    ) -> list[StatusCounts]:
+        """The endpoint's deliveries of each of the last ``windows``, by status."""
+        await self._webhook(principal, webhook_id)
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            counted = await DeliveryLogRepository(tx).status_counts(
+                webhook_id, [now - window for window in windows]
+            )
+        return [
+            StatusCounts(**{k: v for k, v in counts.items() if k in StatusCounts.__slots__})
+            for counts in counted
+        ]
+
+    async def list_for_session(
+        self, principal: Principal, session_id: str, *, limit: int = 100
+    ) -> list[Delivery]:
+        """The deliveries of a session's events, to its webhooks and its callback_url."""
+        async with self._db.transaction() as tx:
+            return await DeliveryLogRepository(tx).for_session(
+                session_id, account_id=principal.account_id, limit=limit
             )
 
     async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:

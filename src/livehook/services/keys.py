@@ -102,6 +102,14 @@ class KeyService:
         async with self._db.transaction() as tx:
             return await ApiKeyRepository(tx).account_names(account_ids)
 
+    async def get(self, key_id: str, *, account_id: str) -> ApiKey:
+        """A key of the account (revoked or not); another account's is not found."""
+        async with self._db.transaction() as tx:
+            key = await ApiKeyRepository(tx).get(key_id, account_id=account_id)
+        if key is None:
+            raise NotFound(f"API key {key_id} not found")
+        return key
+
     async def revoke(self, key_id: str, *, account_id: str | None = None) -> ApiKey:
         """Revoke at once; revoking an already revoked key is a no-op that still succeeds."""
         async with self._db.transaction() as tx:

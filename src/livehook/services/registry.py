@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from livehook.crypto import SecretBox
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
+from livehook.services.portal import PortalService
 from livehook.services.sessions import SessionService
 from livehook.services.stats import StatsService
 from livehook.services.webhooks import WebhookService
@@ -23,5 +24,6 @@ class Services:
     sessions: SessionService
     stats: StatsService
     deliveries: DeliveryService
+    portal: PortalService
     wakeup: Wakeup  # set after a commit that queued deliveries: wakes the in-process worker
     allow_local_urls: bool = False

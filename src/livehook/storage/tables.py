@@ -225,3 +225,44 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index(None, "created_at"),
 )
+
+# --- the developer portal -------------------------------------------------------------------
+
+portal_users = Table(
+    "portal_users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(254), nullable=False, unique=True),  # lower-cased
+    Column("password_hash", Text, nullable=False),  # argon2id, salt and parameters inside
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_sign_in_at", UTCDateTime(), nullable=True),
+    Index(None, "account_id"),
+)
+
+# Single-use sign-in links minted by the API; only the token's SHA-256 is kept.
+portal_links = Table(
+    "portal_links",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("capabilities", JSONType, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+)
+
+# A signed-in browser; the cookie carries the token, the table its SHA-256.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ID, ForeignKey("portal_users.id", ondelete="CASCADE"), nullable=True),
+    Column("capabilities", JSONType, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index(None, "expires_at"),
+)

@@ -6,11 +6,12 @@ a row some worker holds a live lease on is left alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import case, insert, not_, select, update
+from sqlalchemy import case, func, insert, not_, select, update
 
 from livehook.domain.deliveries import (
     FAILED,
@@ -35,6 +36,7 @@ class DeliveryFilters:
     status: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    status_class: int | None = None  # 2, 4, 5: the last answer's status code was 2xx, 4xx, 5xx
 
 
 class DeliveryLogRepository:
@@ -83,7 +85,42 @@ class DeliveryLogRepository:
             query = query.where(deliveries.c.created_at >= filters.created_after)
         if filters.created_before is not None:
             query = query.where(deliveries.c.created_at < filters.created_before)
+        if filters.status_class is not None:
+            low = filters.status_class * 100
+            query = query.where(deliveries.c.last_status_code.between(low, low + 99))
         return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
+
+    async def for_session(self, session_id: str, *, account_id: str, limit: int) -> list[Delivery]:
+        """Deliveries of a session's events (to webhooks and to its callback_url), newest first.
+
+        Through the session's events: both lookups are indexed (events by session, deliveries
+        by event), where deliveries.session_id has no index of its own.
+        """
+        of_session = select(events.c.id).where(
+            events.c.session_id == session_id, events.c.account_id == account_id
+        )
+        query = (
+            select(deliveries)
+            .where(deliveries.c.event_id.in_(of_session))
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
+
+    async def status_counts(
+        self, webhook_id: str, windows: Sequence[datetime]
+    ) -> list[dict[str, int]]:
+        """Deliveries of the endpoint by status, for each window start: one pass for all."""
+        per_window = [
+            func.sum(case((deliveries.c.created_at >= start, 1), else_=0)) for start in windows
+        ]
+        query = (
+            select(deliveries.c.status, *per_window)
+            .where(deliveries.c.webhook_id == webhook_id, deliveries.c.created_at >= min(windows))
+            .group_by(deliveries.c.status)
+        )
+        rows = (await self._conn.execute(query)).all()
+        return [{row[0]: int(row[n + 1] or 0) for row in rows} for n in range(len(windows))]
 
     async def redeliver(self, delivery_id: str, now: datetime) -> RedeliverResult:
         """Queue one more attempt of the same delivery now; its attempts are kept."""

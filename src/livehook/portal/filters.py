@@ -1,0 +1,49 @@
+"""Jinja filters the templates use: times, JSON, status classes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def pretty_json(raw: str | None) -> str:
+    """Indented JSON for reading; the raw view shows the exact bytes beside it."""
+    if raw is None:
+        return ""
+    try:
+        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    except ValueError:
+        return raw
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def status_class(status: str | int | None) -> str:
+    if isinstance(status, int):
+        return "ok" if 200 <= status < 300 else "bad"
+    return {"succeeded": "ok", "active": "ok", "failed": "bad", "disabled": "bad"}.get(
+        status or "", "wait"
+    )
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.1f} %"
+
+
+def install(env: Environment) -> None:
+    env.filters.update(
+        when=when,
+        pretty_json=pretty_json,
+        as_json=as_json,
+        status_class=status_class,
+        percent=percent,
+    )

@@ -1,0 +1,67 @@
+"""Pure portal rules: capabilities, link lifetimes, emails, passwords, the failure window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from livehook.domain.portal import (
+    FailureWindow,
+    UnknownCapabilityError,
+    check_password,
+    link_ttl,
+    normalize_capabilities,
+    normalize_email,
+)
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_capabilities_always_include_view_in_catalog_order() -> None:
+    assert normalize_capabilities([]) == ("view",)
+    assert normalize_capabilities(["secrets", "manage", "manage"]) == ("view", "manage", "secrets")
+    with pytest.raises(UnknownCapabilityError, match="admin"):
+        normalize_capabilities(["admin"])
+
+
+def test_link_lifetime_defaults_to_an_hour_and_stops_at_seven_days() -> None:
+    assert link_ttl(None) == timedelta(hours=1)
+    assert link_ttl(7 * 86400) == timedelta(days=7)
+    for bad in (59, 7 * 86400 + 1):
+        with pytest.raises(ValueError, match="between"):
+            link_ttl(bad)
+
+
+def test_emails_are_lower_cased_and_checked() -> None:
+    assert normalize_email("  Dev@Example.COM ") == "dev@example.com"
+    for bad in ("dev", "dev@", "@example.com", "a b@example.com", "x@" + "a" * 260 + ".com"):
+        with pytest.raises(ValueError):
+            normalize_email(bad)
+
+
+def test_password_length_bounds() -> None:
+    check_password("x" * 10)
+    for bad in ("x" * 9, "x" * 1025):
+        with pytest.raises(ValueError):
+            check_password(bad)
+
+
+def test_failure_window_blocks_at_the_limit_and_slides() -> None:
+    window = FailureWindow(limit=3, window=timedelta(minutes=15))
+    for n in range(3):
+        assert not window.blocked("k", T0 + timedelta(minutes=n))
+        window.fail("k", T0 + timedelta(minutes=n))
+    assert window.blocked("k", T0 + timedelta(minutes=3))
+    # The first failure leaves the window at 15 min: one slot frees up.
+    assert not window.blocked("k", T0 + timedelta(minutes=15))
+    window.clear("k")
+    assert not window.blocked("k", T0 + timedelta(minutes=15))
+
+
+def test_failure_window_forgets_expired_keys_when_full() -> None:
+    window = FailureWindow(limit=3, window=timedelta(minutes=15), max_keys=2)
+    window.fail("a", T0)
+    window.fail("b", T0)
+    window.fail("c", T0 + timedelta(minutes=20))  # a and b expired: swept out first
+    assert set(window._failures) == {"c"}
