@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from livehook import __version__
+from livehook.api.docs import install_docs
 from livehook.api.errors import install_error_handlers
 from livehook.api.limits import BodySizeLimit
 from livehook.api.routes import (
@@ -121,12 +122,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        # Served from vendored assets by install_docs, not FastAPI's CDN-backed pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
+    install_docs(app)
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
