@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from livehook import __version__
+from livehook.commands.listen import listen as listen_command
 from livehook.config import ConfigError, Settings
 from livehook.constants import DEFAULT_HOST, DEFAULT_PORT
 from livehook.services.errors import ServiceError
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.command("listen")(listen_command)
 
 console = Console()
 err_console = Console(stderr=True)

@@ -18,6 +18,7 @@ from livehook.api.routes import (
     events,
     health,
     keys,
+    listen,
     me,
     sessions,
     stats,
@@ -32,6 +33,7 @@ from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
+from livehook.services.listening import ListenService
 from livehook.services.registry import Services
 from livehook.services.sessions import SessionService
 from livehook.services.stats import StatsService
@@ -72,6 +74,7 @@ def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
         ),
         wakeup=wakeup,
         allow_local_urls=allow_local,
+        listening=ListenService(db, webhooks_service, on_enqueued=wakeup.set),
     )
 
 
@@ -94,6 +97,7 @@ def build_worker(
             allow_local=settings.allow_local_urls,
             limit=config.concurrency,
             limit_per_host=config.limits.max_per_endpoint,
+            relay=services.listeners.send,
         ),
         config=config,
         wakeup=services.wakeup,
@@ -108,6 +112,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker = build_worker(settings, services) if settings.run_worker else None
         if worker is not None:
+            services.listeners.on_connect.append(worker.endpoint_back)
             worker.start()
         try:
             yield
@@ -132,5 +137,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_docs(app)
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
+    app.include_router(listen.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     return app

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from livehook.crypto import SecretBox
+from livehook.delivery.relay import ListenerHub
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
+from livehook.services.listening import ListenService
 from livehook.services.sessions import SessionService
 from livehook.services.stats import StatsService
 from livehook.services.webhooks import WebhookService
@@ -23,5 +25,8 @@ class Services:
     sessions: SessionService
     stats: StatsService
     deliveries: DeliveryService
+    listening: ListenService  # `livehook listen` endpoints
     wakeup: Wakeup  # set after a commit that queued deliveries: wakes the in-process worker
     allow_local_urls: bool = False
+    # The `livehook listen` sockets connected to this process; its worker sends through them.
+    listeners: ListenerHub = field(default_factory=ListenerHub)

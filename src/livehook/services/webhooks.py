@@ -76,7 +76,14 @@ class WebhookService:
         return self._box.encrypt(json.dumps(dict(headers))) if headers else None
 
     async def create(self, principal: Principal, draft: WebhookDraft) -> WithSecret:
-        url = await self._checked_url(draft.url)
+        return await self._create(principal, draft, await self._checked_url(draft.url))
+
+    async def create_internal(self, principal: Principal, draft: WebhookDraft) -> WithSecret:
+        """Create an endpoint whose URL livehook made itself (a `livehook listen` endpoint):
+        the rules for customer URLs do not apply to it."""
+        return await self._create(principal, draft, draft.url)
+
+    async def _create(self, principal: Principal, draft: WebhookDraft, url: str) -> WithSecret:
         values = _validated(draft)
         now = self._clock()
         secret = ids.new_signing_secret()

@@ -1,0 +1,1 @@
+"""`livehook` subcommands that live in modules of their own."""
