@@ -14,6 +14,7 @@ from rich.table import Table
 
 from livehook import __version__
 from livehook.commands.listen import listen as listen_command
+from livehook.commands.trigger import trigger as trigger_command
 from livehook.config import ConfigError, Settings
 from livehook.constants import DEFAULT_HOST, DEFAULT_PORT
 from livehook.services.errors import ServiceError
@@ -28,6 +29,7 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.command("listen")(listen_command)
+app.command("trigger")(trigger_command)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -176,63 +178,6 @@ def prune() -> None:
     console.print(
         f"[green]✓[/] pruned {count} delivery payloads older than {settings.retention_days} days"
     )
-
-
-@app.command()
-def trigger(
-    event: Annotated[str, typer.Argument(help="The event to reach, e.g. verification.completed.")],
-    key: Annotated[
-        str,
-        typer.Option(
-            envvar="LIVEHOOK_API_KEY",
-            help="API key the session belongs to (its webhooks receive it).",
-        ),
-    ],
-    model: Annotated[str, typer.Option(help="Detection model of the session.")] = "mixed-30-v2",
-    tracker: Annotated[str, typer.Option(help="external_tracker label.")] = "livehook-trigger",
-    send: Annotated[
-        bool, typer.Option("--send", help="Also send the deliveries now (a worker burst).")
-    ] = False,
-) -> None:
-    """Drive a simulated session to EVENT; its webhooks get real deliveries (stripe trigger)."""
-    from livehook.domain.scopes import SESSIONS_WRITE
-    from livehook.domain.simulation import plan_for
-    from livehook.services.simulation import simulate
-
-    try:
-        plan_for(event)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-    settings = _settings()
-
-    async def run(services: Services) -> None:
-        principal = await services.keys.authenticate(key)
-        if principal is None:
-            raise _fail("invalid or revoked API key")
-        if not principal.allows(SESSIONS_WRITE):
-            raise _fail(f"this API key lacks the `{SESSIONS_WRITE}` scope")
-        view = await simulate(
-            services.sessions, principal, event, model=model, external_tracker=tracker
-        )
-        console.print(f"[green]✓[/] session [bold]{view.session.id}[/] ({model})")
-        for reached in view.stages:
-            console.print(f"  {reached.reached_at:%H:%M:%S.%f}  {reached.stage}")
-        if send:
-            from livehook.api.app import build_worker
-
-            runner = build_worker(settings, services)
-            try:
-                await runner.run(until_idle=True)
-            finally:
-                await runner.close()
-            console.print(f"[green]✓[/] {runner.attempts_made} delivery attempts made")
-        else:
-            console.print(
-                "Deliveries are queued; a running `livehook serve` or `livehook worker` sends "
-                "them (or pass --send)."
-            )
-
-    _with_services(run)
 
 
 @app.command()

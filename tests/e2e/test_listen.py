@@ -41,9 +41,12 @@ def target() -> Iterator[LocalTarget]:
         yield running
 
 
-def trigger(env: dict[str, str], key: str, event: str = "verification.completed") -> None:
-    done = run_cli("trigger", event, "--key", key, env=env)
+def trigger(
+    env: dict[str, str], key: str, event: str = "verification.completed", *options: str
+) -> str:
+    done = run_cli("trigger", event, "--key", key, *options, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def api(server: Server, key: str, path: str) -> dict:  # type: ignore[type-arg]
@@ -60,12 +63,14 @@ def test_deliveries_arrive_exactly_verified_and_logged_with_the_local_answer(
         listening(env, "--forward-to", target.url, "--key", key, "--api-url", server.base) as cli,
     ):
         ready = cli.wait_ready()
-        trigger(env, key)
+        said = trigger(env, key, "verification.completed", "--api-url", server.base)
         target.wait_for(HAPPY_PATH)
         cli.wait_for(lambda lines: sum(x["type"] == "answer" for x in lines) >= HAPPY_PATH)
         log = api(server, key, f"/v1/webhooks/{ready['endpoint_id']}/deliveries")["items"]
 
         assert ready["url"].startswith("livehook-listen://")  # marked as a CLI delivery
+        assert f"Sent by the livehook serve at {server.base}" in said
+        assert f"✓ {HAPPY_PATH} of {HAPPY_PATH} deliveries succeeded" in said
         assert len(log) == HAPPY_PATH
         by_event = {delivery["event_id"]: delivery for delivery in log}
         for path, body, headers in target.received:
@@ -91,7 +96,7 @@ def test_events_filter_forwards_only_the_chosen_types(
     args = "--forward-to", target.url, "--key", key, *chosen
     with serving(env) as server, listening(env, *args, "--api-url", server.base) as cli:
         ready = cli.wait_ready()
-        trigger(env, key)
+        trigger(env, key, "verification.completed", "--api-url", server.base)
         target.wait_for(2)
         cli.wait_for(lambda lines: sum(x["type"] == "answer" for x in lines) >= 2)
         log = api(server, key, f"/v1/webhooks/{ready['endpoint_id']}/deliveries")["items"]
@@ -112,10 +117,10 @@ def test_a_server_restart_loses_nothing_and_the_cli_says_so(
         assert cli.of_type("ready") == []
         with serving(env, port=port):
             first = cli.wait_ready()
-            trigger(env, key, "verification.started")
+            trigger(env, key, "verification.started", "--api-url", base)
             target.wait_for(2)
         cli.wait_for(lambda lines: lines[-1]["type"] == "disconnected")
-        trigger(env, key)  # while the server is down: queued in the database
+        trigger(env, key, "verification.completed", "--no-wait")  # queued while the server is down
         with serving(env, port=port) as server:
             again = cli.wait_ready(2)
             target.wait_for(2 + HAPPY_PATH)
@@ -142,7 +147,8 @@ def test_ctrl_c_ends_the_endpoint_and_the_next_listen_keeps_its_secret(
         endpoint = api(server, key, f"/v1/webhooks/{ready['endpoint_id']}")
         assert endpoint["status"] == "disabled"
 
-        trigger(env, key)  # nobody listens: nothing is queued for the endpoint
+        said = trigger(env, key, "verification.completed", "--api-url", server.base)
+        assert "Nothing was sent: no active webhook" in said  # nobody listens any more
         assert api(server, key, f"/v1/webhooks/{ready['endpoint_id']}/deliveries")["items"] == []
 
         with listening(env, *args, "--api-url", server.base, "--since", "1h") as cli:
