@@ -13,6 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from livehook import __version__
+from livehook.commands import deliveries as deliveries_commands
+from livehook.commands import webhooks as webhooks_commands
+from livehook.commands.common import id_column, print_json
 from livehook.commands.listen import listen as listen_command
 from livehook.commands.trigger import trigger as trigger_command
 from livehook.config import ConfigError, Settings
@@ -30,6 +33,8 @@ keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.command("listen")(listen_command)
 app.command("trigger")(trigger_command)
+app.add_typer(deliveries_commands.app, name="deliveries")
+app.add_typer(webhooks_commands.app, name="webhooks")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -237,13 +242,40 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
     """List API keys (never their secrets)."""
 
     async def show(services: Services) -> None:
         keys = await services.keys.list_page(limit=10_000)
         names = await services.keys.account_names({k.account_id for k in keys})
-        table = Table("id", "account", "name", "prefix", "scopes", "created", "status")
+        if as_json:
+            print_json(
+                [
+                    {
+                        "id": k.id,
+                        "account_id": k.account_id,
+                        "account": names.get(k.account_id, k.account_id),
+                        "name": k.name,
+                        "prefix": k.key_prefix,
+                        "scopes": list(k.scopes),
+                        "created_at": k.created_at.isoformat(),
+                        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                    }
+                    for k in keys
+                ]
+            )
+            return
+        table = Table(
+            id_column("id", [k.id for k in keys]),
+            "account",
+            "name",
+            "prefix",
+            "scopes",
+            "created",
+            "status",
+        )
         for k in keys:
             table.add_row(
                 k.id,
