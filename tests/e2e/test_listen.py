@@ -180,3 +180,20 @@ def test_an_invalid_key_is_refused_with_a_reason_and_no_retry(
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines[-1] == {**lines[-1], "type": "error", "message": "invalid or revoked API key"}
     assert not any(line["type"] == "ready" for line in lines)
+
+
+def test_a_server_without_a_worker_refuses_to_listen_and_says_why(
+    env: dict[str, str], key: str, target: LocalTarget
+) -> None:
+    with serving({**env, "LIVEHOOK_RUN_WORKER": "false"}) as server:
+        done = subprocess.run(
+            [*LIVEHOOK, "listen", "--print-json", "--forward-to", target.url],
+            env={**env, "LIVEHOOK_API_KEY": key, "LIVEHOOK_API_URL": server.base},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 1
+    last = json.loads(done.stdout.splitlines()[-1])
+    assert last["type"] == "error" and "LIVEHOOK_RUN_WORKER=false" in last["message"]

@@ -43,6 +43,17 @@ async def listen(websocket: WebSocket) -> None:
     principal = await _authenticate(websocket, services)
     if principal is None:
         return
+    if not websocket.app.state.settings.run_worker:
+        # The worker that claims a listening endpoint's deliveries sends them down the socket
+        # it holds: a server without one could only fail them.
+        await _refuse(
+            websocket,
+            CLOSE_REFUSED,
+            "no_worker",
+            "this livehook serve runs no delivery worker (LIVEHOOK_RUN_WORKER=false); "
+            "point --api-url at one that does",
+        )
+        return
     try:
         listening = await services.listening.open(
             principal,
