@@ -28,6 +28,7 @@ from livehook.config import Settings
 from livehook.constants import MAX_REQUEST_BODY_BYTES
 from livehook.crypto import SecretBox
 from livehook.delivery.config import WorkerConfig
+from livehook.delivery.relay import ListenerHub
 from livehook.delivery.resolver import check_url_resolves_safely
 from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
@@ -79,9 +80,14 @@ def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
 
 
 def build_worker(
-    settings: Settings, services: Services, *, concurrency: int | None = None
+    settings: Settings,
+    services: Services,
+    *,
+    concurrency: int | None = None,
+    listeners: ListenerHub | None = None,
 ) -> Worker:
-    """The delivery worker over ``services``, woken by the same ``Wakeup``."""
+    """The delivery worker over ``services``, woken by the same ``Wakeup``; ``listeners``: the
+    `livehook listen` sockets of this process, which it sends their endpoints' deliveries to."""
     defaults = WorkerConfig()
     config = WorkerConfig(
         concurrency=concurrency or defaults.concurrency,
@@ -97,7 +103,7 @@ def build_worker(
             allow_local=settings.allow_local_urls,
             limit=config.concurrency,
             limit_per_host=config.limits.max_per_endpoint,
-            relay=services.listeners.send,
+            relay=(listeners or ListenerHub()).send,
         ),
         config=config,
         wakeup=services.wakeup,
@@ -108,11 +114,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """An app over ``services`` (built from ``settings`` when not given)."""
     services = services or build_services(settings)
 
+    listeners = ListenerHub()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        worker = build_worker(settings, services) if settings.run_worker else None
+        worker = (
+            build_worker(settings, services, listeners=listeners) if settings.run_worker else None
+        )
         if worker is not None:
-            services.listeners.on_connect.append(worker.endpoint_back)
+            listeners.on_connect.append(worker.endpoint_back)
             worker.start()
         try:
             yield
@@ -132,6 +142,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.listeners = listeners
     app.state.settings = settings
     install_error_handlers(app)
     install_docs(app)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from livehook.crypto import SecretBox
-from livehook.delivery.relay import ListenerHub
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
 from livehook.services.listening import ListenService
@@ -28,5 +27,3 @@ class Services:
     listening: ListenService  # `livehook listen` endpoints
     wakeup: Wakeup  # set after a commit that queued deliveries: wakes the in-process worker
     allow_local_urls: bool = False
-    # The `livehook listen` sockets connected to this process; its worker sends through them.
-    listeners: ListenerHub = field(default_factory=ListenerHub)

@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from livehook.delivery.relay import ListenerHub
 from livehook.domain.accounts import Principal
 from livehook.domain.listening import listen_url
 from livehook.services.errors import ServiceError
@@ -66,32 +67,34 @@ async def listen(websocket: WebSocket) -> None:
         await _refuse(websocket, CLOSE_REFUSED, code, message)
         return
     url = listen_url(principal.key_id)
-    await services.listeners.attach(url, listening.webhook.id, websocket)
+    listeners: ListenerHub = websocket.app.state.listeners
+    await listeners.attach(url, listening.webhook.id, websocket)
     log.info("livehook listen connected", endpoint=listening.webhook.id)
     try:
         await websocket.send_json(_ready(listening))
-        await _serve(websocket, services, principal, listening, url)
+        await _serve(websocket, services, listeners, principal, listening)
     except WebSocketDisconnect:
         pass
     finally:
-        services.listeners.detach(url, websocket)
+        listeners.detach(url, websocket)
         log.info("livehook listen disconnected", endpoint=listening.webhook.id)
 
 
 async def _serve(
     websocket: WebSocket,
     services: Services,
+    listeners: ListenerHub,
     principal: Principal,
     listening: Listening,
-    url: str,
 ) -> None:
+    url = listening.webhook.url
     while True:
         message = _parse(await websocket.receive_text())
         kind = message.get("type")
         if kind == "answer":
-            services.listeners.answer(url, websocket, message)
+            listeners.answer(url, websocket, message)
         elif kind == "stop":
-            services.listeners.detach(url, websocket)
+            listeners.detach(url, websocket)
             await services.listening.close(principal, listening.webhook.id)
             await websocket.send_json({"type": "stopped", "endpoint_id": listening.webhook.id})
             await websocket.close(1000, "stopped")
