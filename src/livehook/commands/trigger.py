@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from livehook.domain.deliveries import Delivery
-from livehook.domain.listening import is_listen_url
+from livehook.domain.listening import NOT_CONNECTED, is_listen_url
 
 if TYPE_CHECKING:
     from livehook.config import Settings
@@ -62,6 +62,8 @@ def describe(delivery: Delivery) -> tuple[bool, str]:
     )
     if why.startswith("refused:"):
         why += f" — {LOCAL_URL_HINT}"
+    elif why == NOT_CONNECTED:
+        why += " to this process: point --api-url (LIVEHOOK_API_URL) at the serve it listens to"
     state = "failed for good" if delivery.status == "failed" else _retry(delivery.next_attempt_at)
     return False, f"[red]✗[/] {head}  {escape(why)}; {state}  [dim]{delivery.id}[/]"
 

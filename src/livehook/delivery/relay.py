@@ -21,10 +21,9 @@ from typing import Any, Protocol
 import structlog
 
 from livehook.delivery.sender import RESPONSE_EXCERPT_BYTES, SendResult
+from livehook.domain.listening import NOT_CONNECTED
 
 log = structlog.get_logger(__name__)
-
-NOT_CONNECTED = "livehook listen is not connected"
 
 
 class Connection(Protocol):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 LISTEN_URL_SCHEME = "livehook-listen://"
+# The error of an attempt made while no `livehook listen` socket was there to take it.
+NOT_CONNECTED = "livehook listen is not connected"
 
 
 def listen_url(api_key_id: str) -> str:
