@@ -31,10 +31,6 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-app.command("listen")(listen_command)
-app.command("trigger")(trigger_command)
-app.add_typer(deliveries_commands.app, name="deliveries")
-app.add_typer(webhooks_commands.app, name="webhooks")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -300,6 +296,13 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_â€
 
     _with_services(revoke)
     console.print(f"[green]âœ“[/] revoked {key_id}")
+
+
+# Commands of their own modules, listed after the ones above in `livehook --help`.
+app.command("trigger")(trigger_command)
+app.command("listen")(listen_command)
+app.add_typer(webhooks_commands.app, name="webhooks")
+app.add_typer(deliveries_commands.app, name="deliveries")
 
 
 def main() -> None:
