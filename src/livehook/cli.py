@@ -13,7 +13,12 @@ from rich.panel import Panel
 from rich.table import Table
 
 from livehook import __version__
+from livehook.commands import deliveries as deliveries_commands
+from livehook.commands import webhooks as webhooks_commands
+from livehook.commands.common import id_column, print_json
+from livehook.commands.listen import listen as listen_command
 from livehook.commands.mcp import mcp
+from livehook.commands.trigger import trigger as trigger_command
 from livehook.commands.users import users_app
 from livehook.config import ConfigError, Settings
 from livehook.constants import DEFAULT_HOST, DEFAULT_PORT
@@ -180,63 +185,6 @@ def prune() -> None:
 
 
 @app.command()
-def trigger(
-    event: Annotated[str, typer.Argument(help="The event to reach, e.g. verification.completed.")],
-    key: Annotated[
-        str,
-        typer.Option(
-            envvar="LIVEHOOK_API_KEY",
-            help="API key the session belongs to (its webhooks receive it).",
-        ),
-    ],
-    model: Annotated[str, typer.Option(help="Detection model of the session.")] = "mixed-30-v2",
-    tracker: Annotated[str, typer.Option(help="external_tracker label.")] = "livehook-trigger",
-    send: Annotated[
-        bool, typer.Option("--send", help="Also send the deliveries now (a worker burst).")
-    ] = False,
-) -> None:
-    """Drive a simulated session to EVENT; its webhooks get real deliveries (stripe trigger)."""
-    from livehook.domain.scopes import SESSIONS_WRITE
-    from livehook.domain.simulation import plan_for
-    from livehook.services.simulation import simulate
-
-    try:
-        plan_for(event)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-    settings = _settings()
-
-    async def run(services: Services) -> None:
-        principal = await services.keys.authenticate(key)
-        if principal is None:
-            raise _fail("invalid or revoked API key")
-        if not principal.allows(SESSIONS_WRITE):
-            raise _fail(f"this API key lacks the `{SESSIONS_WRITE}` scope")
-        view = await simulate(
-            services.sessions, principal, event, model=model, external_tracker=tracker
-        )
-        console.print(f"[green]✓[/] session [bold]{view.session.id}[/] ({model})")
-        for reached in view.stages:
-            console.print(f"  {reached.reached_at:%H:%M:%S.%f}  {reached.stage}")
-        if send:
-            from livehook.api.app import build_worker
-
-            runner = build_worker(settings, services)
-            try:
-                await runner.run(until_idle=True)
-            finally:
-                await runner.close()
-            console.print(f"[green]✓[/] {runner.attempts_made} delivery attempts made")
-        else:
-            console.print(
-                "Deliveries are queued; a running `livehook serve` or `livehook worker` sends "
-                "them (or pass --send)."
-            )
-
-    _with_services(run)
-
-
-@app.command()
 def demo(
     keep: Annotated[
         bool, typer.Option(help="Keep the demo's data directory instead of deleting it.")
@@ -293,13 +241,40 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
     """List API keys (never their secrets)."""
 
     async def show(services: Services) -> None:
         keys = await services.keys.list_page(limit=10_000)
         names = await services.keys.account_names({k.account_id for k in keys})
-        table = Table("id", "account", "name", "prefix", "scopes", "created", "status")
+        if as_json:
+            print_json(
+                [
+                    {
+                        "id": k.id,
+                        "account_id": k.account_id,
+                        "account": names.get(k.account_id, k.account_id),
+                        "name": k.name,
+                        "prefix": k.key_prefix,
+                        "scopes": list(k.scopes),
+                        "created_at": k.created_at.isoformat(),
+                        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                    }
+                    for k in keys
+                ]
+            )
+            return
+        table = Table(
+            id_column("id", [k.id for k in keys]),
+            "account",
+            "name",
+            "prefix",
+            "scopes",
+            "created",
+            "status",
+        )
         for k in keys:
             table.add_row(
                 k.id,
@@ -327,6 +302,11 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_�
 
 
 app.command()(mcp)
+# Commands of their own modules, listed after the ones above in `livehook --help`.
+app.command("trigger")(trigger_command)
+app.command("listen")(listen_command)
+app.add_typer(webhooks_commands.app, name="webhooks")
+app.add_typer(deliveries_commands.app, name="deliveries")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 
 import structlog
 import uvicorn
@@ -35,7 +36,7 @@ async def prepare(
                 "LIVEHOOK_SECRET_KEY in production",
                 key_file=str(settings.home / SECRET_KEY_FILE),
             )
-        if not await services.keys.has_any_account():
+        if not await _has_full_access_key(services):
             created = await services.keys.create(account_name="default", name="default")
             _greet(console, created.plaintext, settings)
             await print_sign_in_link(console, services, created.account.id, base_url)
@@ -43,6 +44,19 @@ async def prepare(
         raise NotMigratedError(
             "the database schema is not up to date: run `livehook migrate` first"
         )
+
+
+async def _has_full_access_key(services: Services) -> bool:
+    """Whether a full-access key (no scopes) was ever made here, revoked or not: a database
+    without one greets its first start with one, even if scoped keys were made before."""
+    after: str | None = None
+    while True:
+        page = await services.keys.list_page(after=after, limit=500)
+        if any(not key.scopes for key in page):
+            return True
+        if len(page) < 500:
+            return False
+        after = page[-1].id
 
 
 def _greet(console: Console, key: str, settings: Settings) -> None:
@@ -60,17 +74,28 @@ def _greet(console: Console, key: str, settings: Settings) -> None:
 
 def run_server(settings: Settings, *, host: str, port: int, console: Console) -> None:
     configure_logging(settings.log_level)
+    try:
+        # Bound before anything is printed or created: a taken port fails at once, plainly.
+        sock = _bind(host, port)
+    except OSError as exc:
+        console.print(
+            f"[bold red]error:[/] cannot listen on {host}:{port}: {exc.strerror or exc}. "
+            "Is another `livehook serve` running? Choose another port with --port."
+        )
+        raise SystemExit(1) from None
     services = build_services(settings)
     base = f"http://{host}:{port}"
     try:
         asyncio.run(prepare(services, settings, console, base))
     except NotMigratedError as exc:
+        sock.close()
         console.print(f"[bold red]error:[/] {exc}")
         raise SystemExit(1) from None
     console.print(
         f"livehook listening on [bold]{base}[/]  ·  API docs [bold]{base}/docs[/]  ·  "
         f"OpenAPI [bold]{base}/openapi.json[/]"
     )
+    _describe_setup(console, settings)
     app = create_app(settings, services)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
@@ -79,4 +104,37 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
     # The app and its imports live as long as the process: out of the collector's passes
     # (measured on the worker: 6-13 % less CPU per delivery).
     gc.freeze()
-    server.run()
+    server.run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _describe_setup(console: Console, settings: Settings) -> None:
+    """What a person starting the server needs to know before the first request."""
+    from livehook.cli import _redacted
+
+    worker = (
+        "runs in this process"
+        if settings.run_worker
+        else "off (LIVEHOOK_RUN_WORKER=false): run `livehook worker` to send"
+    )
+    local = (
+        "allowed (LIVEHOOK_ALLOW_LOCAL_URLS=true: development only)"
+        if settings.allow_local_urls
+        else "refused (LIVEHOOK_ALLOW_LOCAL_URLS=true allows them; `livehook listen` needs none)"
+    )
+    console.print(
+        f"database [bold]{_redacted(settings)}[/]\n"
+        f"delivery worker {worker}\n"
+        f"http:// and local webhook URLs {local}"
+    )

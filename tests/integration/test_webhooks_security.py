@@ -203,7 +203,7 @@ async def test_address_refusals_say_what_to_do_instead(
     for url in ("https://127.0.0.1/", "https://[::1]/", "https://169.254.169.254/"):
         response = await client.post("/v1/webhooks", json={"url": url}, headers=auth(key))
         body = error(response, 422, "invalid_request")
-        assert body["message"].endswith("webhooks must target a public address"), body
+        assert "webhooks must target a public address" in body["message"], body
         assert body["details"] == {"field": "url"}
 
 
@@ -232,3 +232,24 @@ async def test_local_development_setting_allows_http_and_loopback_but_not_metada
     ):
         response = await client.post("/v1/webhooks", json={"url": url}, headers=auth(full_key))
         assert phrase in error(response, 422)["message"], url
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("http://localhost:3000/hooks", True),
+        ("https://127.0.0.1:8443/hook", True),
+        ("https://private.acme.example/", True),
+        ("https://metadata.acme.example/", False),  # refused even for local development
+        ("notaurl", False),
+    ],
+)
+async def test_a_refusal_only_for_being_local_says_how_to_allow_it(
+    strict: tuple[httpx.AsyncClient, str], url: str, named: bool
+) -> None:
+    client, key = strict
+    response = await client.post("/v1/webhooks", json={"url": url}, headers=auth(key))
+    assert response.status_code == 422
+    message = response.json()["message"]
+    assert ("LIVEHOOK_ALLOW_LOCAL_URLS=true" in message) is named
+    assert ("livehook listen --forward-to" in message) is named

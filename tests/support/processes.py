@@ -49,9 +49,12 @@ class Server:
 
 
 @contextmanager
-def serving(env: dict[str, str], *args: str, ready_timeout: float = 30) -> Iterator[Server]:
-    """`livehook serve` on a free port, yielded once /readyz answers 200; SIGTERM after."""
-    port = free_port()
+def serving(
+    env: dict[str, str], *args: str, ready_timeout: float = 30, port: int | None = None
+) -> Iterator[Server]:
+    """`livehook serve` on ``port`` (a free one by default), yielded once /readyz answers
+    200; SIGTERM after."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [*LIVEHOOK, "serve", "--port", str(port), *args],
         env=env,

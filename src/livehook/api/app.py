@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from livehook import __version__
+from livehook.api.docs import install_docs
 from livehook.api.errors import install_error_handlers
 from livehook.api.limits import BodySizeLimit
 from livehook.api.routes import (
@@ -17,6 +18,7 @@ from livehook.api.routes import (
     events,
     health,
     keys,
+    listen,
     me,
     portal_links,
     sessions,
@@ -27,12 +29,14 @@ from livehook.config import Settings
 from livehook.constants import MAX_REQUEST_BODY_BYTES
 from livehook.crypto import SecretBox
 from livehook.delivery.config import WorkerConfig
+from livehook.delivery.relay import ListenerHub
 from livehook.delivery.resolver import check_url_resolves_safely
 from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
 from livehook.portal.app import install_portal
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
+from livehook.services.listening import ListenService
 from livehook.services.portal import PortalService
 from livehook.services.registry import Services
 from livehook.services.sessions import SessionService
@@ -75,13 +79,19 @@ def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
         portal=PortalService(db),
         wakeup=wakeup,
         allow_local_urls=allow_local,
+        listening=ListenService(db, webhooks_service, on_enqueued=wakeup.set),
     )
 
 
 def build_worker(
-    settings: Settings, services: Services, *, concurrency: int | None = None
+    settings: Settings,
+    services: Services,
+    *,
+    concurrency: int | None = None,
+    listeners: ListenerHub | None = None,
 ) -> Worker:
-    """The delivery worker over ``services``, woken by the same ``Wakeup``."""
+    """The delivery worker over ``services``, woken by the same ``Wakeup``; ``listeners``: the
+    `livehook listen` sockets of this process, which it sends their endpoints' deliveries to."""
     defaults = WorkerConfig()
     config = WorkerConfig(
         concurrency=concurrency or defaults.concurrency,
@@ -97,6 +107,7 @@ def build_worker(
             allow_local=settings.allow_local_urls,
             limit=config.concurrency,
             limit_per_host=config.limits.max_per_endpoint,
+            relay=(listeners or ListenerHub()).send,
         ),
         config=config,
         wakeup=services.wakeup,
@@ -111,10 +122,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     services = services or build_services(settings)
     mcp = mcp_endpoint(settings, services)
 
+    listeners = ListenerHub()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        worker = build_worker(settings, services) if settings.run_worker else None
+        worker = (
+            build_worker(settings, services, listeners=listeners) if settings.run_worker else None
+        )
         if worker is not None:
+            listeners.on_connect.append(worker.endpoint_back)
             worker.start()
         try:
             async with mcp.running():
@@ -130,16 +146,20 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        # Served from vendored assets by install_docs, not FastAPI's CDN-backed pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
+    app.state.listeners = listeners
     app.state.settings = settings
     install_error_handlers(app)
+    install_docs(app)
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
     app.router.routes.append(mcp.route)
     app.include_router(portal_links.router)
     install_portal(app, settings.secret_keys()[0])
+    app.include_router(listen.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     return app

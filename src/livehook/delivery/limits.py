@@ -124,6 +124,12 @@ class EndpointLimits(Generic[T]):
             return "wait", None
         return "release", now + _release_delay(expected)
 
+    def reset(self, key: str) -> None:
+        """Forget ``key``'s failures (its `livehook listen` came back): the breaker closes."""
+        endpoint = self._endpoints.get(key)
+        if endpoint is not None:
+            endpoint.breaker = Breaker()
+
     def finish(
         self, key: str, delivery_id: str, succeeded: bool, now: datetime, mono: float
     ) -> datetime | None:

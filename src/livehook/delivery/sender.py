@@ -15,7 +15,7 @@ import math
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -26,6 +26,7 @@ from yarl import URL
 
 from livehook.delivery.resolver import GetAddrInfo, UnresolvableHostError, resolve_checked
 from livehook.domain.addresses import UnsafeURLError, check_url
+from livehook.domain.listening import is_listen_url
 
 # The delivery contract: an attempt keeps the first 4 KiB of the response body.
 RESPONSE_EXCERPT_BYTES = 4096
@@ -66,6 +67,10 @@ class SendResult:
     def succeeded(self) -> bool:
         """Only a 2xx answer counts as delivered."""
         return self.status is not None and 200 <= self.status < 300
+
+
+# Sends one attempt another way than HTTP: (url, body, headers, timeout) -> result.
+Relay = Callable[[str, bytes, Mapping[str, str], float], Awaitable[SendResult]]
 
 
 class CheckedResolver(AbstractResolver):
@@ -114,6 +119,7 @@ class Sender:
         dns_cache_seconds: int = 10,
         getaddrinfo: GetAddrInfo | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        relay: Relay | None = None,
     ) -> None:
         if limit < 1 or limit_per_host < 1:
             raise ValueError("limit and limit_per_host must be at least 1")
@@ -129,6 +135,7 @@ class Sender:
         self._ssl: ssl.SSLContext | bool = ssl_context or True
         self._client: aiohttp.ClientSession | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._relay = relay
 
     async def __aenter__(self) -> Sender:
         self._session()
@@ -155,6 +162,11 @@ class Sender:
         timeout: float,  # noqa: ASYNC109 -- the per-attempt limit is the contract; aiohttp applies it
     ) -> SendResult:
         """POST ``body`` as is; redirects are not followed, TLS is verified."""
+        if is_listen_url(url):  # down a `livehook listen` socket (delivery/relay.py)
+            if self._relay is None:
+                error = "livehook listen is served by the worker inside `livehook serve` only"
+                return SendResult(None, {}, b"", 0.0, error, False, None)
+            return await self._relay(url, body, headers, timeout)
         started = time.perf_counter()
         try:
             request_url = _checked_request_url(url, self._allow_local)

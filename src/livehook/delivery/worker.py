@@ -156,6 +156,11 @@ class Worker:
         """Close the sender's connection pool (after ``stop``)."""
         await self._sender.close()
 
+    def endpoint_back(self, key: str) -> None:
+        """An endpoint that failed for want of a listener has one again: no pause for it."""
+        self._limits.reset(key)
+        self.wakeup.set()
+
     async def run_once(self) -> int:
         """Claim one batch, send it, wait for every attempt to be recorded; rows claimed.
         Rows left waiting behind an endpoint whose breaker opened go back to the queue."""

@@ -116,6 +116,30 @@ class DeliveryService:
                 session_id, account_id=principal.account_id, limit=limit
             )
 
+    async def list_for_account(
+        self,
+        principal: Principal,
+        filters: DeliveryFilters,
+        *,
+        webhook_id: str | None = None,
+        session_id: str | None = None,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> list[Delivery]:
+        """The account's deliveries (of one endpoint or one session), newest first."""
+        if webhook_id is not None:
+            return await self.list_for_webhook(
+                principal, webhook_id, filters, before=before, limit=limit
+            )
+        async with self._db.transaction() as tx:
+            return await DeliveryLogRepository(tx).list_for_account(
+                account_id=principal.account_id,
+                filters=filters,
+                session_id=session_id,
+                before=before,
+                limit=limit,
+            )
+
     async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:
         async with self._db.transaction() as tx:
             repo = DeliveryLogRepository(tx)

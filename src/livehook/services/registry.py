@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from livehook.crypto import SecretBox
 from livehook.services.deliveries import DeliveryService
 from livehook.services.keys import KeyService
+from livehook.services.listening import ListenService
 from livehook.services.portal import PortalService
 from livehook.services.sessions import SessionService
 from livehook.services.stats import StatsService
@@ -25,5 +26,6 @@ class Services:
     stats: StatsService
     deliveries: DeliveryService
     portal: PortalService
+    listening: ListenService  # `livehook listen` endpoints
     wakeup: Wakeup  # set after a commit that queued deliveries: wakes the in-process worker
     allow_local_urls: bool = False

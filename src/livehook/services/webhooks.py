@@ -11,7 +11,7 @@ from typing import Any
 from livehook.crypto import SecretBox
 from livehook.domain import catalog
 from livehook.domain.accounts import Principal
-from livehook.domain.addresses import UnsafeURLError
+from livehook.domain.addresses import UnsafeURLError, check_url
 from livehook.domain.retry import RetryPolicy
 from livehook.domain.webhooks import (
     MAX_PREVIOUS_SECRETS,
@@ -76,7 +76,14 @@ class WebhookService:
         return self._box.encrypt(json.dumps(dict(headers))) if headers else None
 
     async def create(self, principal: Principal, draft: WebhookDraft) -> WithSecret:
-        url = await self._checked_url(draft.url)
+        return await self._create(principal, draft, await self._checked_url(draft.url))
+
+    async def create_internal(self, principal: Principal, draft: WebhookDraft) -> WithSecret:
+        """Create an endpoint whose URL livehook made itself (a `livehook listen` endpoint):
+        the rules for customer URLs do not apply to it."""
+        return await self._create(principal, draft, draft.url)
+
+    async def _create(self, principal: Principal, draft: WebhookDraft, url: str) -> WithSecret:
         values = _validated(draft)
         now = self._clock()
         secret = ids.new_signing_secret()
@@ -227,7 +234,21 @@ class WebhookService:
         try:
             return await self._guard(url)
         except UnsafeURLError as exc:
-            raise InvalidRequest(str(exc), field="url") from None
+            raise InvalidRequest(str(exc) + _local_hint(url, exc), field="url") from None
+
+
+def _local_hint(url: str, refusal: UnsafeURLError) -> str:
+    """How to reach a URL refused only for being local (http, loopback, a private address)."""
+    if "cloud metadata" in refusal.reason:  # refused even for local development
+        return ""
+    try:
+        check_url(url, allow_local=True)
+    except UnsafeURLError:
+        return ""
+    return (
+        "; for local development, set LIVEHOOK_ALLOW_LOCAL_URLS=true on the livehook server, "
+        "or forward deliveries with `livehook listen --forward-to URL` (no webhook needed)"
+    )
 
 
 class _RacedDuplicate(Exception):

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from livehook.domain.deliveries import Attempt, Delivery
+from livehook.domain.listening import is_listen_url
 
 
 class DeliveryPublic(BaseModel):
@@ -17,6 +18,9 @@ class DeliveryPublic(BaseModel):
     session_id: str | None
     model: str | None
     target_url: str
+    via_cli: bool = Field(
+        description="Sent to a developer's `livehook listen` (its answer is the local server's)."
+    )
     payload_format: str
     signature_scheme: str
     is_test: bool
@@ -44,6 +48,7 @@ class DeliveryPublic(BaseModel):
             session_id=delivery.session_id,
             model=delivery.model,
             target_url=delivery.target_url,
+            via_cli=is_listen_url(delivery.target_url),
             payload_format=delivery.payload_format,
             signature_scheme=delivery.signature_scheme,
             is_test=delivery.is_test,

@@ -122,6 +122,34 @@ class DeliveryLogRepository:
         rows = (await self._conn.execute(query)).all()
         return [{row[0]: int(row[n + 1] or 0) for row in rows} for n in range(len(windows))]
 
+    async def list_for_account(
+        self,
+        *,
+        account_id: str,
+        filters: DeliveryFilters,
+        session_id: str | None = None,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> list[Delivery]:
+        """The account's deliveries, newest first, optionally of one session."""
+        query = (
+            select(deliveries)
+            .where(deliveries.c.account_id == account_id)
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        if session_id is not None:
+            query = query.where(deliveries.c.session_id == session_id)
+        if before is not None:
+            query = query.where(deliveries.c.id < before)
+        if filters.event_type is not None:
+            query = query.where(deliveries.c.event_type == filters.event_type)
+        if filters.status is not None:
+            query = query.where(deliveries.c.status == filters.status)
+        if filters.created_after is not None:
+            query = query.where(deliveries.c.created_at >= filters.created_after)
+        return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
+
     async def redeliver(self, delivery_id: str, now: datetime) -> RedeliverResult:
         """Queue one more attempt of the same delivery now; its attempts are kept."""
         current = await self.get(delivery_id)
