@@ -141,7 +141,8 @@ async def test_a_developer_wires_a_webhook_and_watches_it_work(
     await page.get_by_text("Raw (the exact bytes").click()
     assert (await page.locator("#raw-body").inner_text()).encode() == first.body
     await _snap(page, "06-delivery")
-    await page.get_by_role("button", name="Redeliver").click()
+    async with page.expect_navigation():  # the form posts, then comes back to this page
+        await page.get_by_role("button", name="Redeliver").click()
     await receiver.wait_for(2)
     assert receiver.received[1].event_id == first.event_id
     await page.reload()
