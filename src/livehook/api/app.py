@@ -55,13 +55,21 @@ def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
         return (await check_url_resolves_safely(url, allow_local=allow_local)).url
 
     wakeup = Wakeup()
-    webhooks_service = WebhookService(db, box, url_guard)
+    webhooks_service = WebhookService(
+        db,
+        box,
+        url_guard,
+        default_profile=settings.wire_profile,
+        user_agent=settings.user_agent,
+    )
     return Services(
         db=db,
         box=box,
         keys=KeyService(db, box),
         webhooks=webhooks_service,
-        sessions=SessionService(db, url_guard, on_enqueued=wakeup.set),
+        sessions=SessionService(
+            db, url_guard, on_enqueued=wakeup.set, default_profile=settings.wire_profile
+        ),
         stats=StatsService(db),
         deliveries=DeliveryService(
             db,

@@ -10,12 +10,13 @@ each guarded by its lease: an attempt whose lease was lost writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from livehook.crypto import DecryptionError, SecretBox
 from livehook.delivery.operational import emit_operational_event
 from livehook.delivery.sender import Sender, SendResult
+from livehook.domain import profiles
 from livehook.domain.catalog import DELIVERY_EXHAUSTED, EVENT_TYPES, WEBHOOK_DISABLED
 from livehook.domain.deliveries import (
     FAILED,
@@ -43,6 +44,7 @@ from livehook.services.webhooks import WebhookService
 from livehook.storage.db import Database, Transaction
 from livehook.storage.repositories.accounts import ApiKeyRepository
 from livehook.storage.repositories.deliveries import DeliveryRepository
+from livehook.storage.repositories.sessions import SessionRepository
 
 NewId = Callable[[str], str]
 
@@ -56,6 +58,14 @@ class Target:
     timeout_s: float
     policy: RetryPolicy
     webhook: Webhook | None  # None: a session's callback_url
+    user_agent: str | None = None  # the deployment's override of the profiles' agents
+    # Callbacks: each session's own policy (sessions may share a callback URL).
+    session_policies: Mapping[str, RetryPolicy] = field(default_factory=dict)
+
+    def policy_for(self, delivery: Delivery) -> RetryPolicy:
+        if delivery.session_id is not None and delivery.session_id in self.session_policies:
+            return self.session_policies[delivery.session_id]
+        return self.policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,9 @@ async def load_targets(
             except DecryptionError as exc:
                 hooks[hook_id] = exc
     secrets = await repo.secrets_of(list(hooks), now=now)
+    callback_sessions = {d.session_id for d in claimed if d.webhook_id is None and d.session_id}
+    policies = await _session_policies(tx, callback_sessions)
+    user_agent = webhooks.user_agent
     targets: dict[str, Target | Unavailable] = {}
     for delivery in claimed:
         key = delivery.endpoint_key
@@ -120,36 +133,61 @@ async def load_targets(
             continue
         try:
             if delivery.webhook_id is None:
-                targets[key] = await _callback_target(tx, delivery, box)
+                callback = await _callback_target(tx, delivery, box, now, policies)
+                targets[key] = (
+                    replace(callback, user_agent=user_agent)
+                    if isinstance(callback, Target)
+                    else callback
+                )
             else:
                 webhook = hooks.get(delivery.webhook_id)
                 if isinstance(webhook, DecryptionError):
                     raise webhook
                 stored = secrets.get(delivery.webhook_id, [])
-                targets[key] = _webhook_target(webhook, [box.decrypt(s.secret) for s in stored])
+                targets[key] = _webhook_target(
+                    webhook, [box.decrypt(s.secret) for s in stored], user_agent
+                )
         except DecryptionError as exc:
             targets[key] = Unavailable(str(exc), fail=False)
     return targets
 
 
+async def _session_policies(tx: Transaction, session_ids: set[str]) -> dict[str, RetryPolicy]:
+    """The callback retry policy of each session: its own, or its callback profile's."""
+    stored = await SessionRepository(tx).callback_settings(session_ids)
+    return {
+        session_id: RetryPolicy.parse(
+            policy if policy is not None else profiles.get(profile).callback_retry_policy
+        )
+        for session_id, (profile, policy) in stored.items()
+    }
+
+
 async def _callback_target(
-    tx: Transaction, delivery: Delivery, box: SecretBox
+    tx: Transaction,
+    delivery: Delivery,
+    box: SecretBox,
+    now: datetime,
+    policies: Mapping[str, RetryPolicy],
 ) -> Target | Unavailable:
-    stored = await ApiKeyRepository(tx).callback_secret(delivery.api_key_id)
-    if stored is None:
+    stored = await ApiKeyRepository(tx).callback_secrets(delivery.api_key_id, now=now)
+    if not stored:
         return Unavailable("the API key of this session is gone", fail=True)
     return Target(
         url=delivery.target_url,
         scheme=delivery.signature_scheme,
-        secrets=(box.decrypt(stored),),
+        secrets=tuple(box.decrypt(secret) for secret in stored),
         custom_headers={},
         timeout_s=DEFAULT_TIMEOUT_SECONDS,
         policy=RetryPolicy.standard(),
         webhook=None,
+        session_policies=policies,
     )
 
 
-def _webhook_target(webhook: Webhook | None, secrets: list[str]) -> Target | Unavailable:
+def _webhook_target(
+    webhook: Webhook | None, secrets: list[str], user_agent: str | None
+) -> Target | Unavailable:
     if webhook is None or not webhook.active:
         return Unavailable("endpoint disabled", fail=True)
     # The endpoint's settings of now apply: a fixed URL or a rotated secret is used at once.
@@ -161,6 +199,7 @@ def _webhook_target(webhook: Webhook | None, secrets: list[str]) -> Target | Una
         timeout_s=webhook.timeout_seconds,
         policy=RetryPolicy.parse(webhook.retry_policy),
         webhook=webhook,
+        user_agent=user_agent,
     )
 
 
@@ -175,9 +214,11 @@ async def send_attempt(job: Job, sender: Sender, clock: Clock) -> Sent:
             event_id=delivery.event_id,
             session_id=delivery.session_id,
             timestamp=int(started.timestamp()),
-            scheme=target.scheme,
             secrets=target.secrets,
             body=body,
+            scheme=target.scheme,  # the endpoint's of now, as its URL and secrets
+            profile=delivery.wire_profile,
+            user_agent=target.user_agent,
             is_test=delivery.is_test,
             custom_headers=target.custom_headers,
         )
@@ -196,7 +237,7 @@ def decide(job: Job, sent: Sent, rand: float) -> Decision:
         error=result.error,
         retry_after=result.retry_after,
     )
-    return job.target.policy.decide(job.number, outcome, sent.finished_at, rand)
+    return job.target.policy_for(job.delivery).decide(job.number, outcome, sent.finished_at, rand)
 
 
 def _delivery_state(
