@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from livehook.domain import catalog
+from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
 from livehook.domain.deliveries import PENDING, Attempt, Delivery
-from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
+from livehook.domain.payloads import PayloadFormat, encode_body
 from livehook.domain.schemas import example_for
 from livehook.domain.webhooks import Webhook
 from livehook.services import ids
@@ -153,12 +153,20 @@ class DeliveryService:
         webhook = await self._webhook(principal, webhook_id)
         if not webhook.active:
             raise Conflict(f"webhook {webhook_id} is disabled: enable it to send a test event")
+        profile = profiles.get(webhook.wire_profile)
+        if not profile.carries(event_type):
+            raise InvalidRequest(
+                f"the {profile.name} wire profile does not send {event_type}; it sends: "
+                + ", ".join(dict.fromkeys(profile.event_names)),
+                field="event_type",
+            )
         now = self._clock()
         fmt: PayloadFormat = "thin" if webhook.payload_format == "thin" else "full"
         example = example_for(event_type, "full")
         data = example["data"]
         event_id = ids.new_id("evt")
-        payload = build_payload(
+        payload = profiles.build_body(
+            profile,
             fmt=fmt,
             event_id=event_id,
             event_type=event_type,
@@ -180,6 +188,7 @@ class DeliveryService:
             model=model,
             payload_format=fmt,
             signature_scheme=webhook.signature_scheme,
+            wire_profile=profile.name,
             is_test=True,
             status=PENDING,
             attempt_count=0,
