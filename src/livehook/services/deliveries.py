@@ -12,6 +12,7 @@ with "endpoint disabled" rather than hiding them).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from livehook.storage.db import Database
 from livehook.storage.notify import notify_deliveries
 from livehook.storage.repositories.deliveries import DeliveryRepository
 from livehook.storage.repositories.delivery_log import DeliveryFilters, DeliveryLogRepository
+from livehook.storage.repositories.sessions import SessionRepository
 
 # Rows per retention transaction: short transactions, so workers are never held up for long.
 PRUNE_BATCH_SIZE = 1000
@@ -90,6 +92,40 @@ class DeliveryService:
         async with self._db.transaction() as tx:
             return await DeliveryLogRepository(tx).list_page(
                 webhook_id=webhook_id, filters=filters, before=before, limit=limit
+            )
+
+    async def list_for_session(
+        self,
+        principal: Principal,
+        session_id: str,
+        filters: DeliveryFilters,
+        *,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> list[Delivery]:
+        """A session's deliveries (webhooks and its callback), newest first; 404 for another
+        account's session."""
+        async with self._db.transaction() as tx:
+            canonical = _canonical_session(session_id)
+            session = await SessionRepository(tx).get(canonical, account_id=principal.account_id)
+            if session is None:
+                raise NotFound(f"session {session_id} not found")
+            return await DeliveryLogRepository(tx).list_page(
+                session_id=canonical, filters=filters, before=before, limit=limit
+            )
+
+    async def list_callbacks(
+        self,
+        principal: Principal,
+        filters: DeliveryFilters,
+        *,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> list[Delivery]:
+        """Every callback of the caller's key's sessions, newest first."""
+        async with self._db.transaction() as tx:
+            return await DeliveryLogRepository(tx).list_page(
+                callbacks_of_key=principal.key_id, filters=filters, before=before, limit=limit
             )
 
     async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:
@@ -221,3 +257,11 @@ class DeliveryService:
         return await prune_payloads(
             self._db, older_than=now - self._retention, now=now, batch_size=batch_size
         )
+
+
+def _canonical_session(session_id: str) -> str:
+    """The stored spelling of a session id; anything that is not a UUID matches nothing."""
+    try:
+        return str(uuid.UUID(session_id))
+    except ValueError:
+        return session_id

@@ -198,6 +198,8 @@ deliveries = Table(
     Index(None, "account_id", "id"),
     Index(None, "event_id"),
     Index(None, "created_at"),
+    # A session's delivery log (its webhooks' and its callback's).
+    Index(None, "session_id", "id"),
     # Retention walks only payloads not yet pruned: its cost follows what is left to prune.
     Index(
         "ix_deliveries_unpruned",

@@ -59,18 +59,26 @@ class DeliveryLogRepository:
     async def list_page(
         self,
         *,
-        webhook_id: str,
+        webhook_id: str | None = None,
+        session_id: str | None = None,
+        callbacks_of_key: str | None = None,
         filters: DeliveryFilters,
         before: str | None = None,
         limit: int = 50,
     ) -> list[Delivery]:
-        """Newest first; ``before`` is the last id of the previous page."""
-        query = (
-            select(deliveries)
-            .where(deliveries.c.webhook_id == webhook_id)
-            .order_by(deliveries.c.id.desc())
-            .limit(limit)
-        )
+        """Newest first; ``before`` is the last id of the previous page. One endpoint's
+        deliveries, one session's (to webhooks and its callback), or one key's callbacks."""
+        query = select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)
+        if webhook_id is not None:
+            query = query.where(deliveries.c.webhook_id == webhook_id)
+        elif session_id is not None:
+            query = query.where(deliveries.c.session_id == session_id)
+        elif callbacks_of_key is not None:
+            query = query.where(
+                deliveries.c.api_key_id == callbacks_of_key, deliveries.c.webhook_id.is_(None)
+            )
+        else:
+            raise ValueError("list_page needs a webhook, a session or a key")
         if before is not None:
             query = query.where(deliveries.c.id < before)
         if filters.event_type is not None:

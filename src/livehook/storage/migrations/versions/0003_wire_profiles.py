@@ -49,6 +49,9 @@ def upgrade() -> None:
                 "wire_profile", sa.String(length=32), server_default="livehook", nullable=False
             )
         )
+    op.create_index(
+        op.f("ix_deliveries_session_id_id"), "deliveries", ["session_id", "id"], unique=False
+    )
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("previous_callback_secret", sa.Text(), nullable=True))
         batch.add_column(
@@ -64,6 +67,7 @@ def downgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_column("previous_callback_secret_expires_at")
         batch.drop_column("previous_callback_secret")
+    op.drop_index(op.f("ix_deliveries_session_id_id"), table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_column("wire_profile")
     with op.batch_alter_table("sessions") as batch:
