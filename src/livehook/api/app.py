@@ -12,6 +12,7 @@ from livehook import __version__
 from livehook.api.errors import install_error_handlers
 from livehook.api.limits import BodySizeLimit
 from livehook.api.routes import (
+    aliases,
     callbacks,
     catalog,
     deliveries,
@@ -139,5 +140,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
     app.include_router(callbacks.router)
+    app.include_router(aliases.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     return app
