@@ -15,6 +15,7 @@ import pytest
 
 from livehook.receiver import verify
 from tests.support.processes import env_for, serving
+from tests.support.readme import profile_snippets
 
 KEY = re.compile(r"lh_[A-Za-z0-9_-]{40,}")
 SECRET = re.compile(r"whsec_[A-Za-z0-9+/=_-]{20,}")
@@ -68,9 +69,14 @@ def test_first_start_prints_the_callback_secret_once_and_it_verifies_callbacks(
         failure = {"code": "video_pipeline_error", "message": "The video could not be decoded."}
         httpx.post(f"{server.base}/v1/sessions/{session}/failure", json=failure, headers=headers)
         assert _Callbacks.arrived.wait(20)
+        [(raw, sent)] = _Callbacks.received
+        assert verify(raw, sent, secret) == {
+            "event": "VerificationCompleted",
+            "verificationSessionId": session,
+        }
+        # The README's verifeye receiver, as copied: verify, then the guide's result lookup.
+        scope = {"verify": verify, "httpx": httpx, "raw_body": raw, "headers": sent}
+        scope |= {"SECRET": secret, "BASE": server.base, "API_KEY": key}
+        exec(profile_snippets()["verifeye"], scope)
+        assert scope["result"]["id"] == session and scope["result"]["status"] == "failed"
     assert not SECRET.findall(server.output)  # shown once
-    [(raw, sent)] = _Callbacks.received
-    assert verify(raw, sent, secret) == {
-        "event": "VerificationCompleted",
-        "verificationSessionId": session,
-    }

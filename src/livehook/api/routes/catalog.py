@@ -69,6 +69,21 @@ async def event_types() -> Envelope[list[EventTypeInfo]]:
     summary="Every wire profile: body shape, event names, headers, signature, User-Agent",
 )
 async def wire_profiles() -> Envelope[list[WireProfileInfo]]:
+    """A deployment picks its default profile (`LIVEHOOK_WIRE_PROFILE`); a webhook may pick
+    another (`wire_profile`), and so may a session callback (`callback_profile`).
+
+    Every profile verifies with `livehook.receiver` (standard library only):
+
+    ```python
+    from livehook.receiver import verify
+
+    event = verify(raw_body, headers, secret=SECRET)  # the webhook's or the key's callback secret
+    # livehook, moveris, standard-webhooks: event["event"], event["session_id"], event["data"]
+    # verifeye: event["verificationSessionId"], then GET
+    #   /v1/verification/get-session-result?verificationSessionId=... (Authorization: ApiKey)
+    # verifyyou: event["stage"], event["step"], event["external_tracker"], event["trust_score"]
+    ```
+    """
     return Envelope(data=[WireProfileInfo(**entry) for entry in profile_catalog()])
 
 
