@@ -153,9 +153,9 @@ def _read_delivery(headers: dict[str, str]) -> _SignedDelivery:
         return _hmac_sha256_delivery(headers, _VERIFYYOU_SIGNATURE, _VERIFYYOU_SIGNATURE_PREVIOUS)
     raise WebhookVerificationError(
         "missing_header",
-        f"no signature header: expected {signing.HEADER_SIGNATURE} or the Standard Webhooks "
-        f"{signing.HEADER_WEBHOOK_SIGNATURE}; is this request a livehook delivery, and does a "
-        "proxy in front of the receiver keep its headers?",
+        f"no signature header: expected {signing.HEADER_SIGNATURE}, X-VerifyYou-Signature or "
+        f"the Standard Webhooks {signing.HEADER_WEBHOOK_SIGNATURE}; is this request a livehook "
+        "delivery, and does a proxy in front of the receiver keep its headers?",
     )
 
 
