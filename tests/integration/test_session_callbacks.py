@@ -194,3 +194,32 @@ async def test_a_rotated_callback_secret_is_shown_once_and_overlaps(
 
     other = (await services.keys.create(account_name="other")).plaintext
     assert (await client.post(rotate, headers=auth(other))).status_code == 404
+
+
+async def test_callbacks_of_two_accounts_to_one_url_are_each_signed_with_their_keys_secret(
+    client: httpx.AsyncClient,
+    services: Services,
+    receiver: Receiver,
+    make_worker: WorkerFactory,
+    clock: FakeClock,
+) -> None:
+    url = receiver.url("/ok/shared")
+    keys = [await services.keys.create(account_name=name) for name in ("acme", "globex")]
+    for key in keys:
+        session = await new_session(client, key.plaintext, url)
+        data(await post_failure(client, key.plaintext, session))
+    await make_worker(clock).run_burst()  # one batch: both share the endpoint
+
+    assert len(receiver.at("/ok/shared")) == 2
+    now = clock().timestamp()
+    signers = []
+    for got in receiver.at("/ok/shared"):
+        verified = []
+        for key in keys:
+            try:
+                verify(got.body, got.headers, key.callback_secret, now=now)
+                verified.append(key.account.name)
+            except WebhookVerificationError:
+                pass
+        signers.append(verified)
+    assert sorted(signers) == [["acme"], ["globex"]]

@@ -10,7 +10,7 @@ each guarded by its lease: an attempt whose lease was lost writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from livehook.crypto import DecryptionError, SecretBox
@@ -59,13 +59,21 @@ class Target:
     policy: RetryPolicy
     webhook: Webhook | None  # None: a session's callback_url
     user_agent: str | None = None  # the deployment's override of the profiles' agents
-    # Callbacks: each session's own policy (sessions may share a callback URL).
+    # Callbacks: sessions of several keys, even accounts, may share a callback URL (one
+    # endpoint for limits and the breaker), but each is signed with its own key's secrets and
+    # retried by its own session's policy.
+    key_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     session_policies: Mapping[str, RetryPolicy] = field(default_factory=dict)
 
     def policy_for(self, delivery: Delivery) -> RetryPolicy:
         if delivery.session_id is not None and delivery.session_id in self.session_policies:
             return self.session_policies[delivery.session_id]
         return self.policy
+
+    def secrets_for(self, delivery: Delivery) -> tuple[str, ...]:
+        if self.webhook is None:
+            return self.key_secrets.get(delivery.api_key_id, ())
+        return self.secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +131,9 @@ async def load_targets(
             except DecryptionError as exc:
                 hooks[hook_id] = exc
     secrets = await repo.secrets_of(list(hooks), now=now)
-    callback_sessions = {d.session_id for d in claimed if d.webhook_id is None and d.session_id}
-    policies = await _session_policies(tx, callback_sessions)
+    callbacks = [d for d in claimed if d.webhook_id is None]
+    policies = await _session_policies(tx, {d.session_id for d in callbacks if d.session_id})
+    key_secrets = await _callback_secrets(tx, {d.api_key_id for d in callbacks}, box, now)
     user_agent = webhooks.user_agent
     targets: dict[str, Target | Unavailable] = {}
     for delivery in claimed:
@@ -133,12 +142,7 @@ async def load_targets(
             continue
         try:
             if delivery.webhook_id is None:
-                callback = await _callback_target(tx, delivery, box, now, policies)
-                targets[key] = (
-                    replace(callback, user_agent=user_agent)
-                    if isinstance(callback, Target)
-                    else callback
-                )
+                targets[key] = _callback_target(delivery, key_secrets, policies, user_agent)
             else:
                 webhook = hooks.get(delivery.webhook_id)
                 if isinstance(webhook, DecryptionError):
@@ -163,24 +167,33 @@ async def _session_policies(tx: Transaction, session_ids: set[str]) -> dict[str,
     }
 
 
-async def _callback_target(
-    tx: Transaction,
+async def _callback_secrets(
+    tx: Transaction, key_ids: set[str], box: SecretBox, now: datetime
+) -> dict[str, tuple[str, ...]]:
+    """The callback secrets of now of each key, newest first (a key that is gone: none)."""
+    repo = ApiKeyRepository(tx)
+    found = {key_id: await repo.callback_secrets(key_id, now=now) for key_id in key_ids}
+    return {key_id: tuple(box.decrypt(s) for s in stored) for key_id, stored in found.items()}
+
+
+def _callback_target(
     delivery: Delivery,
-    box: SecretBox,
-    now: datetime,
+    key_secrets: Mapping[str, tuple[str, ...]],
     policies: Mapping[str, RetryPolicy],
+    user_agent: str | None,
 ) -> Target | Unavailable:
-    stored = await ApiKeyRepository(tx).callback_secrets(delivery.api_key_id, now=now)
-    if not stored:
+    if not key_secrets.get(delivery.api_key_id):
         return Unavailable("the API key of this session is gone", fail=True)
     return Target(
         url=delivery.target_url,
         scheme=delivery.signature_scheme,
-        secrets=tuple(box.decrypt(secret) for secret in stored),
+        secrets=(),  # per delivery: `secrets_for`
         custom_headers={},
         timeout_s=DEFAULT_TIMEOUT_SECONDS,
         policy=RetryPolicy.standard(),
         webhook=None,
+        user_agent=user_agent,
+        key_secrets=key_secrets,
         session_policies=policies,
     )
 
@@ -214,7 +227,7 @@ async def send_attempt(job: Job, sender: Sender, clock: Clock) -> Sent:
             event_id=delivery.event_id,
             session_id=delivery.session_id,
             timestamp=int(started.timestamp()),
-            secrets=target.secrets,
+            secrets=target.secrets_for(delivery),
             body=body,
             scheme=target.scheme,  # the endpoint's of now, as its URL and secrets
             profile=delivery.wire_profile,
