@@ -139,3 +139,24 @@ def test_an_unknown_deployment_profile_is_refused_at_startup() -> None:
         Settings(wire_profile="svix")
     with pytest.raises(ValueError, match="one non-empty line"):
         Settings(user_agent="a\r\nX-Evil: 1")
+
+
+async def test_thin_applies_only_where_the_body_is_livehooks(
+    client: httpx.AsyncClient, full_key: str
+) -> None:
+    for profile in ("verifeye", "verifyyou"):
+        answer = await create(client, full_key, 422, wire_profile=profile, payload_format="thin")
+        assert "payload_format" in str(answer) and "does not apply" in answer["message"]
+        session = await client.post(
+            "/v1/sessions",
+            json={
+                "model": "mixed-30-v2",
+                "callback_url": HOOK,
+                "callback_profile": profile,
+                "callback_format": "thin",
+            },
+            headers=auth(full_key),
+        )
+        assert session.status_code == 422 and "does not apply" in session.text
+    thin = await create(client, full_key, wire_profile="moveris", payload_format="thin")
+    assert thin["payload_format"] == "thin"

@@ -228,6 +228,14 @@ def resolve(profile: str | None, scheme: str | None, fallback: str) -> WireProfi
     raise ValueError(f"unknown signature scheme {scheme!r}")
 
 
+def fixed_shape_message(profile: WireProfile) -> str:
+    """Why `thin` does not apply to a profile whose guide fixes the body."""
+    return (
+        f"the {profile.name} wire profile sends its guide's one body shape: the payload format "
+        "`thin` does not apply (leave it out)"
+    )
+
+
 def stage_name(reported: str) -> str:
     """A reported stage in catalog spelling: `liveness_started` -> `liveness.started`."""
     return STAGE_ALIASES.get(reported, reported)

@@ -81,7 +81,7 @@ def new_session(
         created_at=at,
         updated_at=at,
         ended_at=None,
-        callback_profile=check_callback_profile(callback_profile),
+        callback_profile=check_callback_profile(callback_profile, callback_format),
         callback_retry_policy=check_callback_retry_policy(callback_retry_policy),
     )
 

@@ -140,11 +140,14 @@ def check_callback_format(value: str) -> str:
     return value
 
 
-def check_callback_profile(value: str) -> str:
+def check_callback_profile(value: str, callback_format: str = "full") -> str:
     try:
-        return profiles.get(value).name
+        profile = profiles.get(value)
     except ValueError as exc:
         raise FieldError("callback_profile", str(exc)) from None
+    if callback_format not in profile.payload_formats:
+        raise FieldError("callback_format", profiles.fixed_shape_message(profile))
+    return profile.name
 
 
 def check_callback_retry_policy(value: str | list[int] | None) -> str | list[int] | None:

@@ -328,6 +328,8 @@ def _validated(draft: WebhookDraft, fallback_profile: str) -> dict[str, Any]:
             raise InvalidRequest(str(exc), field="model") from None
     if draft.payload_format not in PAYLOAD_FORMATS:
         raise InvalidRequest("payload_format must be `full` or `thin`", field="payload_format")
+    if draft.payload_format not in profile.payload_formats:
+        raise InvalidRequest(profiles.fixed_shape_message(profile), field="payload_format")
     try:
         policy = RetryPolicy.parse(draft.retry_policy)
     except ValueError as exc:
