@@ -41,14 +41,15 @@ from tests.support.sessions import FAKE, LIVE, post_failure, post_result, post_s
 JOURNEY = ["verification.started", "account.created", "consent.granted", "liveness.started"]
 # Session events of the four sessions `drive_every_ending` runs, in catalog names.
 EVERY_EVENT = Counter(
-    ["verification.initialized"] * 4
+    ["verification.initialized"] * 5
     + JOURNEY
     + ["liveness.passed", "verification.completed"]
+    + ["liveness.started", "liveness.passed", "face.collision", "verification.completed"]
     + ["liveness.started", "liveness.failed", "verification.completed"]
     + ["verification.started", "verification.failed"]
     + ["liveness.started", "liveness.cancelled"]
 )
-ENDINGS = Counter(["verification.completed"] * 2 + ["verification.failed", "liveness.cancelled"])
+ENDINGS = Counter(["verification.completed"] * 3 + ["verification.failed", "liveness.cancelled"])
 
 
 def livehook_receiver(body: bytes, headers: Any, secret: str) -> dict[str, Any]:
@@ -109,17 +110,21 @@ async def make_worker(services: Services) -> AsyncIterator[WorkerFactory]:
 
 
 async def drive_every_ending(customer: Customer, callback_url: str, profile: str) -> list[str]:
-    """Four sessions: live after the whole journey, fake, failed, abandoned liveness."""
+    """Five sessions: live after the whole journey, a face collision, fake, failed, abandoned
+    liveness."""
     c = customer
-    live, fake, failed, cancelled = [await c.session(callback_url, profile) for _ in range(4)]
+    sessions = [await c.session(callback_url, profile) for _ in range(5)]
+    live, collision, fake, failed, cancelled = sessions
     await c.stages(live, *JOURNEY)
     data(await post_result(c.client, c.key, live))
+    await c.stages(collision, "liveness.started")
+    data(await post_result(c.client, c.key, collision, face_collision=True))
     await c.stages(fake, "liveness.started")
     data(await post_result(c.client, c.key, fake, **FAKE))
     await c.stages(failed, "verification.started")
     data(await post_failure(c.client, c.key, failed))
     await c.stages(cancelled, "liveness.started", "liveness.cancelled")
-    return [live, fake, failed, cancelled]
+    return sessions
 
 
 async def statuses(services: Services) -> Counter[str]:
@@ -145,7 +150,7 @@ GUIDES: dict[str, tuple[Judge, Callable[[str], str]]] = {
 WEBHOOK_EVENTS = {
     "livehook": EVERY_EVENT,
     "standard-webhooks": EVERY_EVENT,
-    "moveris": Counter({"verification.completed": 2, "verification.failed": 1}),
+    "moveris": Counter({"verification.completed": 3, "verification.failed": 1}),
     "verifeye": ENDINGS,
     "verifyyou": EVERY_EVENT - Counter({"verification.failed": 1}),
 }
@@ -172,7 +177,10 @@ async def test_the_guides_receiver_reads_every_delivery_of_every_ending(
     sessions = await drive_every_ending(customer, callback, profile)
     await worker.run_burst()
 
-    assert await statuses(services) == {"succeeded": sum(WEBHOOK_EVENTS[profile].values()) + 4}
+    callbacks = sum(ENDINGS.values())
+    assert await statuses(services) == {
+        "succeeded": sum(WEBHOOK_EVENTS[profile].values()) + callbacks
+    }
     expected = Counter(wire_name(e) for e in WEBHOOK_EVENTS[profile].elements())
     assert names_read(receivers.read("/hook")) == expected
     assert names_read(receivers.read("/callback")) == Counter(
