@@ -187,5 +187,5 @@ async def test_wire_profiles_list_their_header_names_and_agents(client: httpx.As
     assert listed["verifyyou"]["headers"]["signature"] == "X-VerifyYou-Signature"
     assert listed["verifyyou"]["headers"]["event"] == "X-VerifyYou-Event"
     assert listed["moveris"]["user_agent"] == "Moveris-Webhook/1.0"
-    assert listed["verifeye"]["callback_retry_policy"] == "once"
+    assert listed["verifeye"]["retry_policy"] == "once"
     assert listed["standard-webhooks"]["signature"] == "standard-webhooks"

@@ -160,3 +160,14 @@ async def test_thin_applies_only_where_the_body_is_livehooks(
         assert session.status_code == 422 and "does not apply" in session.text
     thin = await create(client, full_key, wire_profile="moveris", payload_format="thin")
     assert thin["payload_format"] == "thin"
+
+
+async def test_a_verifeye_webhook_retries_once_unless_it_names_a_policy(
+    client: httpx.AsyncClient, full_key: str
+) -> None:
+    assert (await create(client, full_key, wire_profile="verifeye"))["retry_policy"] == "once"
+    named = await create(
+        client, full_key, wire_profile="verifeye", retry_policy=[5, 60], model="mixed-10-v2"
+    )
+    assert named["retry_policy"] == [5, 60]
+    assert (await create(client, full_key, model="mixed-60-v2"))["retry_policy"] == "standard"

@@ -161,7 +161,7 @@ async def _session_policies(tx: Transaction, session_ids: set[str]) -> dict[str,
     stored = await SessionRepository(tx).callback_settings(session_ids)
     return {
         session_id: RetryPolicy.parse(
-            policy if policy is not None else profiles.get(profile).callback_retry_policy
+            policy if policy is not None else profiles.get(profile).retry_policy
         )
         for session_id, (profile, policy) in stored.items()
     }

@@ -106,7 +106,7 @@ def profile_catalog() -> list[JSONObject]:
             "events": dict(profile.event_names),
             "default_events": list(profile.default_events),
             "callback_events": list(profile.callback_events),
-            "callback_retry_policy": profile.callback_retry_policy,
+            "retry_policy": profile.retry_policy,
         }
         for profile in profiles.PROFILES.values()
     ]

@@ -11,8 +11,9 @@ ignores the rest), never a body field a strict parser could refuse.
 - ``moveris``: the same body and headers, ``User-Agent: Moveris-Webhook/1.0``. An "all events"
   subscription means the guide's two events (``verification.completed`` and ``.failed``).
 - ``verifeye``: ``{"event": "VerificationCompleted", "verificationSessionId": …}`` whatever
-  the outcome (the receiver fetches the result); sent when a session ends; a session callback
-  defaults to one attempt and one retry. livehook's signature and id ride in headers.
+  the outcome (the receiver fetches the result); sent when a session ends; one attempt and one
+  retry unless the webhook or session names another policy. livehook's signature and id ride
+  in headers.
 - ``verifyyou``: the flat body ``{stage, step, occurred_at, verification_id, external_id,
   external_tracker, trust_score}`` with underscore stage names, ``X-VerifyYou-Event`` and
   ``X-VerifyYou-Signature: sha256=<hex>``.
@@ -80,8 +81,8 @@ class WireProfile:
     headers: HeaderNames
     signature: str  # a scheme of `signing`
     user_agent: str
-    # A session callback's retry policy unless the session names one (`RetryPolicy.parse`).
-    callback_retry_policy: str = "standard"
+    # The retry policy of its webhooks and session callbacks unless they name one.
+    retry_policy: str = "standard"
     callback_events: tuple[str, ...] = SESSION_ENDINGS
 
     @property
@@ -152,7 +153,7 @@ PROFILES: Mapping[str, WireProfile] = MappingProxyType(
                 headers=HeaderNames(),
                 signature=signing.SCHEME_HMAC_SHA256,
                 user_agent=DEFAULT_USER_AGENT,
-                callback_retry_policy="once",
+                retry_policy="once",
             ),
             WireProfile(
                 name=VERIFYYOU,

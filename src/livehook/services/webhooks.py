@@ -44,7 +44,7 @@ class WebhookDraft:
     # None: follow the wire profile (an older client may still name `standard-webhooks`).
     signature_scheme: str | None = None
     wire_profile: str | None = None  # None: the deployment's default
-    retry_policy: str | list[int] = "standard"
+    retry_policy: str | list[int] | None = None  # None: the wire profile's
     timeout_seconds: int = 5
     headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -331,7 +331,9 @@ def _validated(draft: WebhookDraft, fallback_profile: str) -> dict[str, Any]:
     if draft.payload_format not in profile.payload_formats:
         raise InvalidRequest(profiles.fixed_shape_message(profile), field="payload_format")
     try:
-        policy = RetryPolicy.parse(draft.retry_policy)
+        policy = RetryPolicy.parse(
+            profile.retry_policy if draft.retry_policy is None else draft.retry_policy
+        )
     except ValueError as exc:
         raise InvalidRequest(str(exc), field="retry_policy") from None
     if not 1 <= draft.timeout_seconds <= 30:

@@ -40,7 +40,7 @@ class WireProfileInfo(BaseModel):
     events: dict[str, str] = Field(description="Catalog type -> the name sent on the wire.")
     default_events: list[str] = Field(description="What an empty subscription receives.")
     callback_events: list[str] = Field(description="What a session callback receives.")
-    callback_retry_policy: str
+    retry_policy: str = Field(description="Default retry policy of its webhooks and callbacks.")
 
 
 class ModelInfo(BaseModel):

@@ -55,7 +55,9 @@ class WebhookCreate(BaseModel):
         default=None, description=SCHEME_DESCRIPTION
     )
     wire_profile: WireProfileName | None = Field(default=None, description=WIRE_PROFILE_DESCRIPTION)
-    retry_policy: RetryPolicyField = "standard"
+    retry_policy: RetryPolicyField | None = Field(
+        default=None, description="Default: the wire profile's (`verifeye`: `once`; `standard`)."
+    )
     timeout_seconds: int = Field(
         default=DEFAULT_TIMEOUT_SECONDS, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS
     )
