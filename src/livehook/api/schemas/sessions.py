@@ -68,8 +68,9 @@ class SessionCreate(BaseModel):
     callback_url: str | None = Field(
         default=None,
         max_length=MAX_URL_CHARS,
-        description="Also receives this session's outcome (`verification.completed` or "
-        "`verification.failed`), signed with the API key's callback secret.",
+        description="Also receives every way this session ends (`verification.completed`, "
+        "`verification.failed`, `liveness.cancelled`) in its `callback_profile`, signed with the "
+        "API key's callback secret.",
     )
     callback_format: Literal["full", "thin"] = "full"
     callback_profile: WireProfileName | None = Field(
