@@ -32,6 +32,7 @@ from tests.support.guides import (
     moveris_receiver,
     running_guide_receivers,
     running_node_receiver,
+    standard_webhooks_receiver,
     verifeye_receiver,
     verifyyou_receiver,
 )
@@ -142,7 +143,7 @@ async def webhook(customer: Customer, url: str, profile: str, **fields: Any) -> 
 
 GUIDES: dict[str, tuple[Judge, Callable[[str], str]]] = {
     "livehook": (livehook_receiver, lambda event: event),
-    "standard-webhooks": (livehook_receiver, lambda event: event),
+    "standard-webhooks": (standard_webhooks_receiver, lambda event: event),
     "moveris": (moveris_receiver, lambda event: event),
     "verifeye": (verifeye_receiver, lambda _: "VerificationCompleted"),
     "verifyyou": (verifyyou_receiver, lambda event: event.replace(".", "_")),

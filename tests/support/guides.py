@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import standardwebhooks
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
@@ -192,6 +193,17 @@ def verifyyou_receiver(body: bytes, headers: CIMultiDictProxy[str], secret: str)
         raise Refused(400, "event header and body disagree")
     fields = ("stage", "step", "occurred_at", "verification_id", "external_id")
     return {name: event[name] for name in (*fields, "external_tracker", "trust_score")}
+
+
+def standard_webhooks_receiver(
+    body: bytes, headers: CIMultiDictProxy[str], secret: str
+) -> dict[str, Any]:
+    """A Standard Webhooks consumer: the reference `standardwebhooks` verifier."""
+    try:
+        event = standardwebhooks.Webhook(secret).verify(body, dict(headers))
+    except standardwebhooks.WebhookVerificationError as error:
+        raise Refused(401, str(error)) from None
+    return {"event": event["event"], "id": event["id"], "webhook_id": headers["webhook-id"]}
 
 
 @dataclass
