@@ -223,3 +223,15 @@ async def test_callbacks_of_two_accounts_to_one_url_are_each_signed_with_their_k
                 pass
         signers.append(verified)
     assert sorted(signers) == [["acme"], ["globex"]]
+
+
+async def test_a_session_shows_the_callback_policy_in_force(
+    client: httpx.AsyncClient, full_key: str
+) -> None:
+    url = "http://127.0.0.1:9/cb"
+    shown = []
+    for fields in ({}, {"callback_profile": "verifeye"}, {"callback_retry_policy": [30]}):
+        session = await new_session(client, full_key, url, **fields)
+        polled = data(await client.get(f"/v1/sessions/{session}", headers=auth(full_key)))
+        shown.append((polled["callback_profile"], polled["callback_retry_policy"]))
+    assert shown == [("livehook", "standard"), ("verifeye", "once"), ("livehook", [30])]

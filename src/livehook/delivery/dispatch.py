@@ -160,9 +160,7 @@ async def _session_policies(tx: Transaction, session_ids: set[str]) -> dict[str,
     """The callback retry policy of each session: its own, or its callback profile's."""
     stored = await SessionRepository(tx).callback_settings(session_ids)
     return {
-        session_id: RetryPolicy.parse(
-            policy if policy is not None else profiles.get(profile).retry_policy
-        )
+        session_id: RetryPolicy.parse(profiles.retry_policy_of(profile, policy))
         for session_id, (profile, policy) in stored.items()
     }
 

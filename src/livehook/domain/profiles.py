@@ -229,6 +229,11 @@ def resolve(profile: str | None, scheme: str | None, fallback: str) -> WireProfi
     raise ValueError(f"unknown signature scheme {scheme!r}")
 
 
+def retry_policy_of(profile: str, chosen: str | list[int] | None) -> str | list[int]:
+    """The retry policy in force: the one chosen, else the profile's."""
+    return get(profile).retry_policy if chosen is None else chosen
+
+
 def fixed_shape_message(profile: WireProfile) -> str:
     """Why `thin` does not apply to a profile whose guide fixes the body."""
     return (

@@ -180,7 +180,9 @@ class SessionPublic(BaseModel):
     callback_url: str | None
     callback_format: str
     callback_profile: str
-    callback_retry_policy: str | list[int] | None
+    callback_retry_policy: str | list[int] = Field(
+        description="The callback's retry policy in force (the profile's unless one was named)."
+    )
     status: str = Field(description="pending, in_progress, cancelled, completed or failed.")
     stage: str = Field(description="The last stage reached.")
     trust_score: float | None
@@ -202,7 +204,9 @@ class SessionPublic(BaseModel):
             "callback_url": session.callback_url,
             "callback_format": session.callback_format,
             "callback_profile": session.callback_profile,
-            "callback_retry_policy": session.callback_retry_policy,
+            "callback_retry_policy": profiles.retry_policy_of(
+                session.callback_profile, session.callback_retry_policy
+            ),
             "status": session.status,
             "stage": session.stage,
             "trust_score": session.trust_score,
