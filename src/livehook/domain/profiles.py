@@ -38,6 +38,7 @@ from livehook.domain.catalog import (
     SESSION_EVENT_TYPES,
     VERIFICATION_COMPLETED,
     VERIFICATION_FAILED,
+    webhook_wants,
 )
 
 LIVEHOOK: Final = "livehook"
@@ -100,13 +101,14 @@ class WireProfile:
         webhook_model: str | None,
         event_model: str | None,
     ) -> bool:
-        """Whether an endpoint of this profile subscribed to `subscribed` receives the event."""
+        """Whether an endpoint of this profile subscribed to `subscribed` receives the event:
+        `catalog.webhook_wants`, narrowed to what the profile sends and, for an "all events"
+        subscription, to its default events."""
         if not self.carries(event_type):
             return False
-        type_matches = event_type in subscribed if subscribed else event_type in self.default_events
-        return type_matches and (
-            webhook_model is None or event_model is None or webhook_model == event_model
-        )
+        if not subscribed and event_type not in self.default_events:
+            return False
+        return webhook_wants(event_type, subscribed, webhook_model, event_model)
 
 
 def _same_names(types: tuple[str, ...]) -> Mapping[str, str]:
