@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import standardwebhooks
 
 from livehook.receiver import WebhookVerificationError, verify
 from livehook.services.registry import Services
@@ -235,3 +236,40 @@ async def test_a_session_shows_the_callback_policy_in_force(
         polled = data(await client.get(f"/v1/sessions/{session}", headers=auth(full_key)))
         shown.append((polled["callback_profile"], polled["callback_retry_policy"]))
     assert shown == [("livehook", "standard"), ("verifeye", "once"), ("livehook", [30])]
+
+
+async def test_callbacks_of_several_profiles_to_one_url_each_keep_their_own_signature(
+    client: httpx.AsyncClient,
+    services: Services,
+    receiver: Receiver,
+    make_worker: WorkerFactory,
+    clock: FakeClock,
+) -> None:
+    created = await services.keys.create(account_name="acme")
+    key, secret = created.plaintext, created.callback_secret
+    url = receiver.url("/ok/shared")
+    for profile in ("standard-webhooks", "verifyyou", "livehook"):
+        session = await new_session(client, key, url, callback_profile=profile)
+        data(await post_failure(client, key, session))
+    await make_worker(clock).run_burst()  # one batch, one endpoint
+
+    by_profile = {}
+    for got in receiver.at("/ok/shared"):
+        names = {name.lower() for name, _ in got.headers}
+        profile = (
+            "standard-webhooks"
+            if "webhook-signature" in names
+            else "verifyyou"
+            if "x-verifyyou-signature" in names
+            else "livehook"
+        )
+        by_profile[profile] = verify(got.body, got.headers, secret, now=clock().timestamp())
+    assert set(by_profile) == {"standard-webhooks", "verifyyou", "livehook"}
+    assert by_profile["verifyyou"]["stage"] == "verification_failed"
+    assert (
+        standardwebhooks.Webhook(secret).verify(
+            next(g.body for g in receiver.at("/ok/shared") if g.header("webhook-id")),
+            dict(next(g.headers for g in receiver.at("/ok/shared") if g.header("webhook-id"))),
+        )["event"]
+        == "verification.failed"
+    )

@@ -75,6 +75,10 @@ class Target:
             return self.key_secrets.get(delivery.api_key_id, ())
         return self.secrets
 
+    def scheme_for(self, delivery: Delivery) -> str:
+        """An endpoint's scheme of now; a callback's is its session's profile's, fixed."""
+        return delivery.signature_scheme if self.webhook is None else self.scheme
+
 
 @dataclass(frozen=True, slots=True)
 class Unavailable:
@@ -184,7 +188,7 @@ def _callback_target(
         return Unavailable("the API key of this session is gone", fail=True)
     return Target(
         url=delivery.target_url,
-        scheme=delivery.signature_scheme,
+        scheme=delivery.signature_scheme,  # per delivery: `scheme_for`
         secrets=(),  # per delivery: `secrets_for`
         custom_headers={},
         timeout_s=DEFAULT_TIMEOUT_SECONDS,
@@ -227,7 +231,7 @@ async def send_attempt(job: Job, sender: Sender, clock: Clock) -> Sent:
             timestamp=int(started.timestamp()),
             secrets=target.secrets_for(delivery),
             body=body,
-            scheme=target.scheme,  # the endpoint's of now, as its URL and secrets
+            scheme=target.scheme_for(delivery),  # an endpoint's of now, as its URL and secrets
             profile=delivery.wire_profile,
             user_agent=target.user_agent,
             is_test=delivery.is_test,
@@ -317,7 +321,7 @@ def _outcome(f: Finished) -> dict[str, object]:
         "next_attempt_at": next_attempt_at,
         "last_status_code": f.sent.result.status,
         "last_error": last_error,
-        "signature_scheme": f.job.target.scheme,
+        "signature_scheme": f.job.target.scheme_for(f.job.delivery),
         "target_url": f.job.target.url,
         "updated_at": now,
         "completed_at": None if status == PENDING else now,
