@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from livehook.domain import profiles
+
 SECRET_KEY_FILE = "secret.key"
 
 
@@ -39,11 +41,31 @@ class Settings(BaseSettings):
         description="The page where a person completes a verification, with `{session_id}` "
         "(e.g. https://verify.example.com/s/{session_id}); MCP agents hand it to the human.",
     )
+    wire_profile: str = Field(
+        default="livehook",
+        description="Default wire profile of webhooks and session callbacks: livehook, moveris, "
+        "verifeye, verifyyou or standard-webhooks.",
+    )
+    user_agent: str | None = Field(
+        default=None, description="User-Agent of every delivery instead of the profile's."
+    )
 
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("wire_profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        return profiles.get(value).name
+
+    @field_validator("user_agent")
+    @classmethod
+    def _header_safe(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(c in value for c in "\r\n\0")):
+            raise ValueError("LIVEHOOK_USER_AGENT must be one non-empty line")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -38,7 +38,7 @@ async def prepare(
             )
         if not await _has_full_access_key(services):
             created = await services.keys.create(account_name="default", name="default")
-            _greet(console, created.plaintext, settings)
+            _greet(console, created.plaintext, settings, created.callback_secret)
             await print_sign_in_link(console, services, created.account.id, base_url)
     elif await services.db.needs_migration():
         raise NotMigratedError(
@@ -59,12 +59,14 @@ async def _has_full_access_key(services: Services) -> bool:
         after = page[-1].id
 
 
-def _greet(console: Console, key: str, settings: Settings) -> None:
+def _greet(console: Console, key: str, settings: Settings, callback_secret: str) -> None:
     console.print(
         Panel.fit(
             f"A [bold]default[/] account was created with one full-access API key:\n\n"
             f"  [bold green]{key}[/]\n\n"
-            "It is shown once: store it now. Make more with `livehook keys create`.\n"
+            f"Its callback secret (verifies the callbacks of its sessions):\n\n"
+            f"  [bold green]{callback_secret}[/]\n\n"
+            "Both are shown once: store them now. Make more with `livehook keys create`.\n"
             f"Data directory: {settings.home}",
             title="Welcome to livehook",
             border_style="green",

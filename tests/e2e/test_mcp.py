@@ -111,6 +111,7 @@ def _check_schemas(tools: dict[str, Any]) -> None:
         "external_tracker",
         "tenant_metadata",
         "callback_url",
+        "callback_profile",
     }
     assert {"session_id", "status", "verification_url"} <= set(
         verify_tool.output_schema["properties"]
@@ -159,6 +160,7 @@ async def test_an_agent_verifies_a_human_and_the_signed_callback_and_the_status_
                 external_tracker=transport,
                 tenant_metadata={"plan": "pro"},
                 callback_url=callback,
+                callback_profile="moveris",
             )
             session_id = started["session_id"]
             assert started["status"] == "pending"
@@ -175,6 +177,7 @@ async def test_an_agent_verifies_a_human_and_the_signed_callback_and_the_status_
 
             await receiver.wait_for(1, within=20, path=f"/ok/{transport}")
             delivered = receiver.at(f"/ok/{transport}")[0]
+            assert delivered.header("User-Agent") == "Moveris-Webhook/1.0"  # the profile asked
             event = verify(delivered.body, dict(delivered.headers), secret=created.callback_secret)
             assert (event["event"], event["session_id"]) == ("verification.completed", session_id)
             assert event["data"]["verdict"] == "live"

@@ -52,6 +52,7 @@ async def test_event_types_lists_every_design_type_in_order(client: httpx.AsyncC
             "operational",
             "schemas",
             "examples",
+            "profiles",
         }
         assert entry["description"] and set(entry["schemas"]) == set(entry["examples"]) == {
             "full",
@@ -162,3 +163,29 @@ async def test_openapi_documents_the_webhook_and_catalog_routes(
     assert set(paths["/v1/webhooks/{webhook_id}"]) == {"get", "patch", "delete"}
     assert set(paths["/v1/webhooks/{webhook_id}/rotate-secret"]) == {"post"}
     assert "/v1/event-types" in paths and "/v1/models" in paths
+
+
+async def test_every_profiles_examples_match_its_schemas(client: httpx.AsyncClient) -> None:
+    catalog = await event_types(client)
+    seen: set[str] = set()
+    for entry in catalog:
+        for name, shown in entry["profiles"].items():
+            jsonschema.validate(shown["example"], shown["schema"])
+            seen.add(name)
+    assert seen == {"livehook", "moveris", "verifeye", "verifyyou", "standard-webhooks"}
+    completed = next(e for e in catalog if e["name"] == "verification.completed")["profiles"]
+    assert completed["verifeye"]["example"] == {
+        "event": "VerificationCompleted",
+        "verificationSessionId": "550e8400-e29b-41d4-a716-446655440000",
+    }
+    assert completed["verifyyou"]["example"]["stage"] == "verification_completed"
+    assert completed["verifyyou"]["example"]["step"] == 6
+
+
+async def test_wire_profiles_list_their_header_names_and_agents(client: httpx.AsyncClient) -> None:
+    listed = {p["name"]: p for p in data(await client.get("/v1/wire-profiles"))}
+    assert listed["verifyyou"]["headers"]["signature"] == "X-VerifyYou-Signature"
+    assert listed["verifyyou"]["headers"]["event"] == "X-VerifyYou-Event"
+    assert listed["moveris"]["user_agent"] == "Moveris-Webhook/1.0"
+    assert listed["verifeye"]["retry_policy"] == "once"
+    assert listed["standard-webhooks"]["signature"] == "standard-webhooks"

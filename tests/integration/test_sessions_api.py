@@ -293,7 +293,11 @@ async def test_another_accounts_session_is_404_everywhere(
     assert (await get_session(client, foreign, session_id))["stage"] == "verification.initialized"
 
 
-@pytest.mark.parametrize("session_id", [str(uuid.uuid4()), "not-a-uuid", "x" * 300])
+@pytest.mark.parametrize(
+    "session_id",
+    ["8d3a0f43-5c1e-4f0b-9a63-2f6c1b7d9e21", "not-a-uuid", "x" * 300],
+    ids=["unknown-uuid", "not-a-uuid", "300-chars"],
+)
 async def test_unknown_session_is_404(
     client: httpx.AsyncClient, full_key: str, session_id: str
 ) -> None:

@@ -54,6 +54,7 @@ async def test_create_is_201_with_defaults_and_a_whsec_secret(
         "model": None,
         "payload_format": "full",
         "signature_scheme": "hmac-sha256",
+        "wire_profile": "livehook",
         "retry_policy": "standard",
         "timeout_seconds": 5,
         "headers": {},

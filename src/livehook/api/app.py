@@ -13,6 +13,8 @@ from livehook.api.docs import install_docs
 from livehook.api.errors import install_error_handlers
 from livehook.api.limits import BodySizeLimit
 from livehook.api.routes import (
+    aliases,
+    callbacks,
     catalog,
     deliveries,
     events,
@@ -62,13 +64,21 @@ def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
         return (await check_url_resolves_safely(url, allow_local=allow_local)).url
 
     wakeup = Wakeup()
-    webhooks_service = WebhookService(db, box, url_guard)
+    webhooks_service = WebhookService(
+        db,
+        box,
+        url_guard,
+        default_profile=settings.wire_profile,
+        user_agent=settings.user_agent,
+    )
     return Services(
         db=db,
         box=box,
         keys=KeyService(db, box),
         webhooks=webhooks_service,
-        sessions=SessionService(db, url_guard, on_enqueued=wakeup.set),
+        sessions=SessionService(
+            db, url_guard, on_enqueued=wakeup.set, default_profile=settings.wire_profile
+        ),
         stats=StatsService(db),
         deliveries=DeliveryService(
             db,
@@ -161,5 +171,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(portal_links.router)
     install_portal(app, settings.secret_keys()[0])
     app.include_router(listen.router)
+    app.include_router(callbacks.router)
+    app.include_router(aliases.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     return app

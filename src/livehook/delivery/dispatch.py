@@ -10,12 +10,13 @@ each guarded by its lease: an attempt whose lease was lost writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from livehook.crypto import DecryptionError, SecretBox
 from livehook.delivery.operational import emit_operational_event
 from livehook.delivery.sender import Sender, SendResult
+from livehook.domain import profiles
 from livehook.domain.catalog import DELIVERY_EXHAUSTED, EVENT_TYPES, WEBHOOK_DISABLED
 from livehook.domain.deliveries import (
     FAILED,
@@ -43,6 +44,7 @@ from livehook.services.webhooks import WebhookService
 from livehook.storage.db import Database, Transaction
 from livehook.storage.repositories.accounts import ApiKeyRepository
 from livehook.storage.repositories.deliveries import DeliveryRepository
+from livehook.storage.repositories.sessions import SessionRepository
 
 NewId = Callable[[str], str]
 
@@ -56,6 +58,26 @@ class Target:
     timeout_s: float
     policy: RetryPolicy
     webhook: Webhook | None  # None: a session's callback_url
+    user_agent: str | None = None  # the deployment's override of the profiles' agents
+    # Callbacks: sessions of several keys, even accounts, may share a callback URL (one
+    # endpoint for limits and the breaker), but each is signed with its own key's secrets and
+    # retried by its own session's policy.
+    key_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    session_policies: Mapping[str, RetryPolicy] = field(default_factory=dict)
+
+    def policy_for(self, delivery: Delivery) -> RetryPolicy:
+        if delivery.session_id is not None and delivery.session_id in self.session_policies:
+            return self.session_policies[delivery.session_id]
+        return self.policy
+
+    def secrets_for(self, delivery: Delivery) -> tuple[str, ...]:
+        if self.webhook is None:
+            return self.key_secrets.get(delivery.api_key_id, ())
+        return self.secrets
+
+    def scheme_for(self, delivery: Delivery) -> str:
+        """An endpoint's scheme of now; a callback's is its session's profile's, fixed."""
+        return delivery.signature_scheme if self.webhook is None else self.scheme
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +135,10 @@ async def load_targets(
             except DecryptionError as exc:
                 hooks[hook_id] = exc
     secrets = await repo.secrets_of(list(hooks), now=now)
+    callbacks = [d for d in claimed if d.webhook_id is None]
+    policies = await _session_policies(tx, {d.session_id for d in callbacks if d.session_id})
+    key_secrets = await _callback_secrets(tx, {d.api_key_id for d in callbacks}, box, now)
+    user_agent = webhooks.user_agent
     targets: dict[str, Target | Unavailable] = {}
     for delivery in claimed:
         key = delivery.endpoint_key
@@ -120,36 +146,63 @@ async def load_targets(
             continue
         try:
             if delivery.webhook_id is None:
-                targets[key] = await _callback_target(tx, delivery, box)
+                targets[key] = _callback_target(delivery, key_secrets, policies, user_agent)
             else:
                 webhook = hooks.get(delivery.webhook_id)
                 if isinstance(webhook, DecryptionError):
                     raise webhook
                 stored = secrets.get(delivery.webhook_id, [])
-                targets[key] = _webhook_target(webhook, [box.decrypt(s.secret) for s in stored])
+                targets[key] = _webhook_target(
+                    webhook, [box.decrypt(s.secret) for s in stored], user_agent
+                )
         except DecryptionError as exc:
             targets[key] = Unavailable(str(exc), fail=False)
     return targets
 
 
-async def _callback_target(
-    tx: Transaction, delivery: Delivery, box: SecretBox
+async def _session_policies(tx: Transaction, session_ids: set[str]) -> dict[str, RetryPolicy]:
+    """The callback retry policy of each session: its own, or its callback profile's."""
+    stored = await SessionRepository(tx).callback_settings(session_ids)
+    return {
+        session_id: RetryPolicy.parse(profiles.retry_policy_of(profile, policy))
+        for session_id, (profile, policy) in stored.items()
+    }
+
+
+async def _callback_secrets(
+    tx: Transaction, key_ids: set[str], box: SecretBox, now: datetime
+) -> dict[str, tuple[str, ...]]:
+    """The callback secrets of now of each key, newest first (a key that is gone: none)."""
+    repo = ApiKeyRepository(tx)
+    found = {key_id: await repo.callback_secrets(key_id, now=now) for key_id in key_ids}
+    return {key_id: tuple(box.decrypt(s) for s in stored) for key_id, stored in found.items()}
+
+
+def _callback_target(
+    delivery: Delivery,
+    key_secrets: Mapping[str, tuple[str, ...]],
+    policies: Mapping[str, RetryPolicy],
+    user_agent: str | None,
 ) -> Target | Unavailable:
-    stored = await ApiKeyRepository(tx).callback_secret(delivery.api_key_id)
-    if stored is None:
+    if not key_secrets.get(delivery.api_key_id):
         return Unavailable("the API key of this session is gone", fail=True)
     return Target(
         url=delivery.target_url,
-        scheme=delivery.signature_scheme,
-        secrets=(box.decrypt(stored),),
+        scheme=delivery.signature_scheme,  # per delivery: `scheme_for`
+        secrets=(),  # per delivery: `secrets_for`
         custom_headers={},
         timeout_s=DEFAULT_TIMEOUT_SECONDS,
         policy=RetryPolicy.standard(),
         webhook=None,
+        user_agent=user_agent,
+        key_secrets=key_secrets,
+        session_policies=policies,
     )
 
 
-def _webhook_target(webhook: Webhook | None, secrets: list[str]) -> Target | Unavailable:
+def _webhook_target(
+    webhook: Webhook | None, secrets: list[str], user_agent: str | None
+) -> Target | Unavailable:
     if webhook is None or not webhook.active:
         return Unavailable("endpoint disabled", fail=True)
     # The endpoint's settings of now apply: a fixed URL or a rotated secret is used at once.
@@ -161,6 +214,7 @@ def _webhook_target(webhook: Webhook | None, secrets: list[str]) -> Target | Una
         timeout_s=webhook.timeout_seconds,
         policy=RetryPolicy.parse(webhook.retry_policy),
         webhook=webhook,
+        user_agent=user_agent,
     )
 
 
@@ -175,9 +229,11 @@ async def send_attempt(job: Job, sender: Sender, clock: Clock) -> Sent:
             event_id=delivery.event_id,
             session_id=delivery.session_id,
             timestamp=int(started.timestamp()),
-            scheme=target.scheme,
-            secrets=target.secrets,
+            secrets=target.secrets_for(delivery),
             body=body,
+            scheme=target.scheme_for(delivery),  # an endpoint's of now, as its URL and secrets
+            profile=delivery.wire_profile,
+            user_agent=target.user_agent,
             is_test=delivery.is_test,
             custom_headers=target.custom_headers,
         )
@@ -196,7 +252,7 @@ def decide(job: Job, sent: Sent, rand: float) -> Decision:
         error=result.error,
         retry_after=result.retry_after,
     )
-    return job.target.policy.decide(job.number, outcome, sent.finished_at, rand)
+    return job.target.policy_for(job.delivery).decide(job.number, outcome, sent.finished_at, rand)
 
 
 def _delivery_state(
@@ -265,7 +321,7 @@ def _outcome(f: Finished) -> dict[str, object]:
         "next_attempt_at": next_attempt_at,
         "last_status_code": f.sent.result.status,
         "last_error": last_error,
-        "signature_scheme": f.job.target.scheme,
+        "signature_scheme": f.job.target.scheme_for(f.job.delivery),
         "target_url": f.job.target.url,
         "updated_at": now,
         "completed_at": None if status == PENDING else now,

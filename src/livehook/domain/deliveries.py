@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
-from livehook.domain import signing
+from livehook.domain import profiles
 from livehook.domain.webhooks import REDACTED, is_sensitive_header
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
@@ -24,7 +24,7 @@ FAILED: Final = "failed"
 DELIVERY_STATUSES: Final = (PENDING, SUCCEEDED, FAILED)
 
 CONTENT_TYPE: Final = "application/json"
-USER_AGENT: Final = "Livehook-Webhook/1.0"
+USER_AGENT: Final = profiles.DEFAULT_USER_AGENT
 HEADER_EVENT: Final = "X-Webhook-Event"
 HEADER_SESSION: Final = "X-Webhook-Session"
 HEADER_ID: Final = "X-Webhook-Id"
@@ -59,6 +59,7 @@ class Delivery:
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    wire_profile: str = profiles.DEFAULT_PROFILE  # the body's shape; headers follow it
 
     @property
     def endpoint_key(self) -> str:
@@ -102,30 +103,33 @@ def build_request_headers(
     event_id: str,
     session_id: str | None,
     timestamp: int,
-    scheme: str,
     secrets: Sequence[str],
     body: bytes,
+    scheme: str | None = None,
+    profile: str = profiles.DEFAULT_PROFILE,
+    user_agent: str | None = None,
     is_test: bool = False,
     custom_headers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The headers of one attempt, in the order they are sent.
 
     ``timestamp`` is the unix time of this attempt; ``secrets`` sign newest first (both during a
-    rotation overlap). Custom headers come last; their names were checked at registration never
-    to collide with livehook's own.
+    rotation overlap). ``profile`` names the headers (``profiles``); ``scheme`` overrides its
+    signature scheme and ``user_agent`` its agent. Custom headers come last; their names were
+    checked at registration never to collide with livehook's own.
     """
-    headers = {
-        "Content-Type": CONTENT_TYPE,
-        "User-Agent": USER_AGENT,
-        HEADER_EVENT: event_type,
-    }
-    if session_id is not None:  # operational events concern no session
-        headers[HEADER_SESSION] = session_id
-    headers[HEADER_ID] = event_id
-    headers[signing.HEADER_TIMESTAMP] = str(timestamp)
-    headers.update(signing.signature_headers(scheme, secrets, event_id, timestamp, body))
-    if is_test:
-        headers[HEADER_TEST] = "true"
+    headers = profiles.request_headers(
+        profiles.get(profile),
+        event_type=event_type,
+        event_id=event_id,
+        session_id=session_id,
+        timestamp=timestamp,
+        secrets=secrets,
+        body=body,
+        is_test=is_test,
+        user_agent=user_agent,
+        scheme=scheme,
+    )
     if custom_headers:
         headers.update(custom_headers)
     return headers

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from livehook.domain import lifecycle, payloads
+from livehook.domain import lifecycle, payloads, profiles
 from livehook.domain.catalog import (
     LIVENESS_FAILED,
     LIVENESS_PASSED,
@@ -24,6 +24,8 @@ from livehook.domain.sessions import (
     Session,
     Verdict,
     check_callback_format,
+    check_callback_profile,
+    check_callback_retry_policy,
     check_failure,
     check_label,
     check_model,
@@ -54,6 +56,8 @@ def new_session(
     tenant_metadata: Mapping[str, Any] | None = None,
     callback_url: str | None = None,
     callback_format: str = payloads.DEFAULT_PAYLOAD_FORMAT,
+    callback_profile: str = profiles.DEFAULT_PROFILE,
+    callback_retry_policy: str | list[int] | None = None,
 ) -> Session:
     """A session at its first stage; FieldError names a value it cannot have.
 
@@ -77,6 +81,8 @@ def new_session(
         created_at=at,
         updated_at=at,
         ended_at=None,
+        callback_profile=check_callback_profile(callback_profile, callback_format),
+        callback_retry_policy=check_callback_retry_policy(callback_retry_policy),
     )
 
 

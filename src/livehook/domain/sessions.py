@@ -14,20 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from livehook.domain import lifecycle, payloads
+from livehook.domain import lifecycle, payloads, profiles
 from livehook.domain.catalog import (
     EVENT_TYPES,
     MODELS,
-    VERIFICATION_COMPLETED,
-    VERIFICATION_FAILED,
 )
 from livehook.domain.catalog import check_model as catalog_check_model
+from livehook.domain.retry import RetryPolicy
 from livehook.domain.verdicts import check_unit_interval, check_verdict
 
 # tenant_metadata is echoed in every verdict payload: keep it small enough to sign and send.
 MAX_TENANT_METADATA_BYTES = 16 * 1024
-# The per-session callback gets the outcome only, like the seed products' callback URLs.
-CALLBACK_EVENT_TYPES: frozenset[str] = frozenset({VERIFICATION_COMPLETED, VERIFICATION_FAILED})
 # external_id / external_tracker: the columns' width.
 MAX_LABEL_CHARS = 255
 # The most events one report emits: liveness.started, the liveness verdict, the completion.
@@ -53,6 +50,9 @@ class Session:
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    callback_profile: str = "livehook"  # domain/profiles.py
+    # None: the callback profile's default (`WireProfile.callback_retry_policy`).
+    callback_retry_policy: str | list[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +138,26 @@ def check_callback_format(value: str) -> str:
     if value not in payloads.PAYLOAD_FORMATS:
         raise FieldError("callback_format", "callback_format must be `full` or `thin`")
     return value
+
+
+def check_callback_profile(value: str, callback_format: str = "full") -> str:
+    try:
+        profile = profiles.get(value)
+    except ValueError as exc:
+        raise FieldError("callback_profile", str(exc)) from None
+    if callback_format not in profile.payload_formats:
+        raise FieldError("callback_format", profiles.fixed_shape_message(profile))
+    return profile.name
+
+
+def check_callback_retry_policy(value: str | list[int] | None) -> str | list[int] | None:
+    """The policy in its stored form, or None for the callback profile's default."""
+    if value is None:
+        return None
+    try:
+        return RetryPolicy.parse(value).to_json()
+    except ValueError as exc:
+        raise FieldError("callback_retry_policy", str(exc)) from None
 
 
 def check_trust_score(value: float | None) -> float | None:

@@ -73,12 +73,20 @@ def standard_webhooks_signature(secret: str, msg_id: str, timestamp: int, body: 
 
 
 def signature_headers(
-    scheme: str, secrets: Sequence[str], event_id: str, timestamp: int, body: bytes
+    scheme: str,
+    secrets: Sequence[str],
+    event_id: str,
+    timestamp: int,
+    body: bytes,
+    *,
+    signature_header: str = HEADER_SIGNATURE,
+    previous_header: str = HEADER_SIGNATURE_PREVIOUS,
 ) -> dict[str, str]:
     """The signature headers of one delivery attempt.
 
     ``secrets`` is newest first: the current secret, then older ones still in their rotation
-    overlap. Every scheme sets ``X-Webhook-Signature``; ``X-Webhook-Timestamp`` and
+    overlap. Every scheme sets ``signature_header`` (a wire profile may rename it and
+    ``previous_header``); ``X-Webhook-Timestamp`` and
     ``X-Webhook-Id`` are the sender's to add. Raises ``ValueError`` for an unknown scheme or no
     secret.
     """
@@ -88,9 +96,9 @@ def signature_headers(
         raise ValueError("a delivery needs at least one secret to be signed with")
     if scheme == SCHEME_HMAC_SHA256:
         newest, *older = (hmac_sha256_signature(secret, body) for secret in secrets)
-        headers = {HEADER_SIGNATURE: newest}
+        headers = {signature_header: newest}
         if older:
-            headers[HEADER_SIGNATURE_PREVIOUS] = " ".join(older)
+            headers[previous_header] = " ".join(older)
         return headers
     if scheme == SCHEME_STANDARD_WEBHOOKS:
         signatures = " ".join(
@@ -100,7 +108,7 @@ def signature_headers(
             HEADER_WEBHOOK_ID: event_id,
             HEADER_WEBHOOK_TIMESTAMP: str(timestamp),
             HEADER_WEBHOOK_SIGNATURE: signatures,
-            HEADER_SIGNATURE: signatures,
+            signature_header: signatures,
         }
     raise ValueError(
         f"unknown signature scheme {scheme!r}; expected one of {', '.join(SIGNATURE_SCHEMES)}"

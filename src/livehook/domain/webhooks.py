@@ -45,7 +45,7 @@ _RESERVED_HEADERS = frozenset(
         "upgrade",
     }
 )
-_RESERVED_PREFIXES = ("x-webhook-", "webhook-")
+_RESERVED_PREFIXES = ("x-webhook-", "webhook-", "x-verifyyou-")
 _SENSITIVE_WORDS = ("auth", "token", "secret", "key", "password", "cookie", "signature", "session")
 
 
@@ -73,6 +73,7 @@ class Webhook:
     failing_since: datetime | None
     created_at: datetime
     updated_at: datetime
+    wire_profile: str = "livehook"  # domain/profiles.py
 
     @property
     def active(self) -> bool:

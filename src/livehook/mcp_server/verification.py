@@ -9,6 +9,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from livehook.api.schemas.sessions import MAX_URL_CHARS, SessionCreate
+from livehook.api.schemas.webhooks import WireProfileName
 from livehook.domain import catalog
 from livehook.domain.scopes import SESSIONS_READ, SESSIONS_WRITE
 from livehook.domain.sessions import MAX_LABEL_CHARS
@@ -83,6 +84,14 @@ def register(
                 description="HTTPS URL that receives the signed outcome. Preferred to polling.",
             ),
         ] = None,
+        callback_profile: Annotated[
+            WireProfileName | None,
+            Field(
+                description="How the callback looks on the wire (body, headers, signature): "
+                "livehook, moveris, verifeye, verifyyou or standard-webhooks. Default: the "
+                "deployment's."
+            ),
+        ] = None,
     ) -> VerificationStarted:
         async with caller(ctx, SESSIONS_WRITE) as principal:
             # The API's own request model: the same rules (known model, bounded metadata).
@@ -92,8 +101,9 @@ def register(
                 external_tracker=external_tracker,
                 tenant_metadata=tenant_metadata,
                 callback_url=callback_url,
+                callback_profile=callback_profile,
             )
-            view = await services.sessions.create(principal, SessionDraft(**body.model_dump()))
+            view = await services.sessions.create(principal, SessionDraft(**body.draft_fields()))
         session = view.session
         link = verification_url.replace("{session_id}", session.id) if verification_url else None
         return VerificationStarted(

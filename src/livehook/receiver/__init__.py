@@ -9,8 +9,9 @@
     handle(event)  # de-duplicate on event["id"]: delivery is at least once
 
 ``verify`` takes the raw request bytes (never a re-serialized body), any headers object and one
-secret or several, and accepts both signature schemes: livehook's ``X-Webhook-Signature:
-sha256=...`` and Standard Webhooks. ``Webhook`` holds the secrets for repeated calls. Framework
+secret or several, and accepts every wire profile's signature: livehook's (and Moveris' and
+VerifEye's) ``X-Webhook-Signature: sha256=...``, VerifyYou's ``X-VerifyYou-Signature:
+sha256=...``, and Standard Webhooks. ``Webhook`` holds the secrets for repeated calls. Framework
 helpers live in ``livehook.receiver.fastapi``, ``.flask`` and ``.django``, each imported only
 when used.
 

@@ -20,6 +20,9 @@ Secrets: TypeAlias = str | Sequence[str]
 
 _SIGNATURE = signing.HEADER_SIGNATURE.lower()
 _SIGNATURE_PREVIOUS = signing.HEADER_SIGNATURE_PREVIOUS.lower()
+# The verifyyou wire profile names the same sha256=<hex> signatures after its guide.
+_VERIFYYOU_SIGNATURE = "x-verifyyou-signature"
+_VERIFYYOU_SIGNATURE_PREVIOUS = "x-verifyyou-signature-previous"
 _TIMESTAMP = signing.HEADER_TIMESTAMP.lower()
 _STANDARD_HEADERS: Final = (
     signing.HEADER_WEBHOOK_ID,
@@ -29,7 +32,13 @@ _STANDARD_HEADERS: Final = (
 # Signature headers hold space-separated lists, so a header repeated on several lines joins
 # with a space; any other repeated header joins with ", " as HTTP prescribes.
 _LIST_HEADERS: Final = frozenset(
-    {_SIGNATURE, _SIGNATURE_PREVIOUS, signing.HEADER_WEBHOOK_SIGNATURE}
+    {
+        _SIGNATURE,
+        _SIGNATURE_PREVIOUS,
+        _VERIFYYOU_SIGNATURE,
+        _VERIFYYOU_SIGNATURE_PREVIOUS,
+        signing.HEADER_WEBHOOK_SIGNATURE,
+    }
 )
 _MAX_TIMESTAMP_DIGITS: Final = 15
 _RESERIALIZED_HINT: Final = (
@@ -139,12 +148,14 @@ def _read_delivery(headers: dict[str, str]) -> _SignedDelivery:
     if any(name in headers for name in _STANDARD_HEADERS):
         return _standard_webhooks_delivery(headers)
     if _SIGNATURE in headers:
-        return _hmac_sha256_delivery(headers)
+        return _hmac_sha256_delivery(headers, _SIGNATURE, _SIGNATURE_PREVIOUS)
+    if _VERIFYYOU_SIGNATURE in headers:
+        return _hmac_sha256_delivery(headers, _VERIFYYOU_SIGNATURE, _VERIFYYOU_SIGNATURE_PREVIOUS)
     raise WebhookVerificationError(
         "missing_header",
-        f"no signature header: expected {signing.HEADER_SIGNATURE} or the Standard Webhooks "
-        f"{signing.HEADER_WEBHOOK_SIGNATURE}; is this request a livehook delivery, and does a "
-        "proxy in front of the receiver keep its headers?",
+        f"no signature header: expected {signing.HEADER_SIGNATURE}, X-VerifyYou-Signature or "
+        f"the Standard Webhooks {signing.HEADER_WEBHOOK_SIGNATURE}; is this request a livehook "
+        "delivery, and does a proxy in front of the receiver keep its headers?",
     )
 
 
@@ -174,8 +185,10 @@ def _standard_webhooks_delivery(headers: dict[str, str]) -> _SignedDelivery:
     )
 
 
-def _hmac_sha256_delivery(headers: dict[str, str]) -> _SignedDelivery:
-    tokens = f"{headers[_SIGNATURE]} {headers.get(_SIGNATURE_PREVIOUS, '')}".split()
+def _hmac_sha256_delivery(
+    headers: dict[str, str], signature: str, previous: str
+) -> _SignedDelivery:
+    tokens = f"{headers[signature]} {headers.get(previous, '')}".split()
     signatures = tuple(token for token in tokens if token.startswith(signing.HMAC_SHA256_PREFIX))
     if not signatures:
         if any(token.startswith(signing.STANDARD_WEBHOOKS_VERSION + ",") for token in tokens):

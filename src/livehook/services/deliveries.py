@@ -12,14 +12,15 @@ with "endpoint disabled" rather than hiding them).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from livehook.domain import catalog
+from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
 from livehook.domain.deliveries import PENDING, Attempt, Delivery, StatusCounts
-from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
+from livehook.domain.payloads import PayloadFormat, encode_body
 from livehook.domain.schemas import example_for
 from livehook.domain.webhooks import Webhook
 from livehook.services import ids
@@ -30,6 +31,7 @@ from livehook.storage.db import Database
 from livehook.storage.notify import notify_deliveries
 from livehook.storage.repositories.deliveries import DeliveryRepository
 from livehook.storage.repositories.delivery_log import DeliveryFilters, DeliveryLogRepository
+from livehook.storage.repositories.sessions import SessionRepository
 
 # Rows per retention transaction: short transactions, so workers are never held up for long.
 PRUNE_BATCH_SIZE = 1000
@@ -108,12 +110,37 @@ class DeliveryService:
         ]
 
     async def list_for_session(
-        self, principal: Principal, session_id: str, *, limit: int = 100
+        self,
+        principal: Principal,
+        session_id: str,
+        filters: DeliveryFilters,
+        *,
+        before: str | None = None,
+        limit: int = 50,
     ) -> list[Delivery]:
-        """The deliveries of a session's events, to its webhooks and its callback_url."""
+        """A session's deliveries (webhooks and its callback), newest first; 404 for another
+        account's session."""
         async with self._db.transaction() as tx:
-            return await DeliveryLogRepository(tx).for_session(
-                session_id, account_id=principal.account_id, limit=limit
+            canonical = _canonical_session(session_id)
+            session = await SessionRepository(tx).get(canonical, account_id=principal.account_id)
+            if session is None:
+                raise NotFound(f"session {session_id} not found")
+            return await DeliveryLogRepository(tx).list_page(
+                session_id=canonical, filters=filters, before=before, limit=limit
+            )
+
+    async def list_callbacks(
+        self,
+        principal: Principal,
+        filters: DeliveryFilters,
+        *,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> list[Delivery]:
+        """Every callback of the caller's key's sessions, newest first."""
+        async with self._db.transaction() as tx:
+            return await DeliveryLogRepository(tx).list_page(
+                callbacks_of_key=principal.key_id, filters=filters, before=before, limit=limit
             )
 
     async def list_for_account(
@@ -131,13 +158,13 @@ class DeliveryService:
             return await self.list_for_webhook(
                 principal, webhook_id, filters, before=before, limit=limit
             )
+        if session_id is not None:
+            return await self.list_for_session(
+                principal, session_id, filters, before=before, limit=limit
+            )
         async with self._db.transaction() as tx:
-            return await DeliveryLogRepository(tx).list_for_account(
-                account_id=principal.account_id,
-                filters=filters,
-                session_id=session_id,
-                before=before,
-                limit=limit,
+            return await DeliveryLogRepository(tx).list_page(
+                account_id=principal.account_id, filters=filters, before=before, limit=limit
             )
 
     async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:
@@ -201,12 +228,20 @@ class DeliveryService:
         webhook = await self._webhook(principal, webhook_id)
         if not webhook.active:
             raise Conflict(f"webhook {webhook_id} is disabled: enable it to send a test event")
+        profile = profiles.get(webhook.wire_profile)
+        if not profile.carries(event_type):
+            raise InvalidRequest(
+                f"the {profile.name} wire profile does not send {event_type}; it sends: "
+                + ", ".join(dict.fromkeys(profile.event_names)),
+                field="event_type",
+            )
         now = self._clock()
         fmt: PayloadFormat = "thin" if webhook.payload_format == "thin" else "full"
         example = example_for(event_type, "full")
         data = example["data"]
         event_id = ids.new_id("evt")
-        payload = build_payload(
+        payload = profiles.build_body(
+            profile,
             fmt=fmt,
             event_id=event_id,
             event_type=event_type,
@@ -228,6 +263,7 @@ class DeliveryService:
             model=model,
             payload_format=fmt,
             signature_scheme=webhook.signature_scheme,
+            wire_profile=profile.name,
             is_test=True,
             status=PENDING,
             attempt_count=0,
@@ -260,3 +296,11 @@ class DeliveryService:
         return await prune_payloads(
             self._db, older_than=now - self._retention, now=now, batch_size=batch_size
         )
+
+
+def _canonical_session(session_id: str) -> str:
+    """The stored spelling of a session id; anything that is not a UUID matches nothing."""
+    try:
+        return str(uuid.UUID(session_id))
+    except ValueError:
+        return session_id

@@ -5,15 +5,17 @@ change, so the change, the event and its deliveries commit together or not at al
 never leave an event that nobody will send. The delivery worker sends the rows later.
 
 Recipients of an event:
-- each candidate webhook that wants it (`catalog.webhook_wants`: its event types and model);
+- each candidate webhook that wants it (`WireProfile.wants`: its profile, event types, model);
   for session events the candidates are the active webhooks of the session's API key, for
   operational events (`webhook.disabled`, `delivery.exhausted`) the account's active webhooks,
   which receive them only if they name them;
-- the session's `callback_url`, for the outcome (`verification.completed` or
-  `verification.failed`) only, in the session's `callback_format`, signed `hmac-sha256` with the
-  API key's callback secret (the delivery has no webhook).
+- the session's `callback_url`, for every way the session ends (`verification.completed`,
+  `verification.failed`, `liveness.cancelled`: the callback profile's `callback_events`), in
+  the session's `callback_profile` and `callback_format`, signed with the API key's callback
+  secret (the delivery has no webhook).
 
-Each body is built once per (event, format) and stored as the exact text the worker signs.
+Each body is built once per (event, profile, format) and stored as the exact text the worker
+signs; the delivery keeps its profile, so every attempt's headers match its body.
 """
 
 from __future__ import annotations
@@ -22,16 +24,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from livehook.domain import payloads
-from livehook.domain.catalog import webhook_wants
-from livehook.domain.sessions import CALLBACK_EVENT_TYPES, Event, Session
+from livehook.domain import payloads, profiles
+from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
 from livehook.services import ids
 from livehook.storage.db import Transaction
 from livehook.storage.repositories.events import EventRepository
 from livehook.storage.repositories.outbox import NewDelivery, OutboxRepository
-
-CALLBACK_SIGNATURE_SCHEME = "hmac-sha256"
 
 
 class FanOut(Protocol):
@@ -48,74 +47,92 @@ class FanOut(Protocol):
     ) -> int: ...
 
 
-def _body_builder(event: Event) -> Callable[[payloads.PayloadFormat], str]:
-    built: dict[str, str] = {}
+def _body_builder(
+    event: Event, session: Session | None
+) -> Callable[[profiles.WireProfile, str], str]:
+    """Bodies of `event`, built once per (profile, format) however many recipients share one."""
+    built: dict[tuple[str, str], str] = {}
+    facts = (
+        profiles.SessionFacts(session.external_id, session.external_tracker, session.trust_score)
+        if session is not None
+        else None
+    )
 
-    def body(fmt: payloads.PayloadFormat) -> str:
-        if fmt not in built:
-            payload = payloads.build_payload(
-                fmt=fmt,
+    def body(profile: profiles.WireProfile, fmt: str) -> str:
+        shape: payloads.PayloadFormat = "thin" if fmt == "thin" else "full"
+        key = (profile.name, shape)
+        if key not in built:
+            payload = profiles.build_body(
+                profile,
+                fmt=shape,
                 event_id=event.id,
                 event_type=event.type,
                 session_id=event.session_id,
                 occurred_at=event.created_at,
                 data=event.data,
+                facts=facts,
                 test=event.is_test,
             )
-            built[fmt] = payloads.encode_body(payload).decode()
-        return built[fmt]
+            built[key] = payloads.encode_body(payload).decode()
+        return built[key]
 
     return body
-
-
-def _format(value: str) -> payloads.PayloadFormat:
-    return "thin" if value == "thin" else "full"
 
 
 def recipients(
     event: Event, *, candidates: Sequence[Webhook], session: Session | None = None
 ) -> list[NewDelivery]:
-    """One pending delivery of `event` per recipient, each with the exact body it will carry."""
-    body = _body_builder(event)
-    rows = [
-        NewDelivery(
-            id=ids.new_id("dlv"),
-            account_id=event.account_id,
-            event_id=event.id,
-            webhook_id=webhook.id,
-            api_key_id=webhook.api_key_id,
-            session_id=event.session_id,
-            target_url=webhook.url,
-            event_type=event.type,
-            model=event.model,
-            payload_format=webhook.payload_format,
-            signature_scheme=webhook.signature_scheme,
-            request_body=body(_format(webhook.payload_format)),
-            is_test=event.is_test,
-        )
-        for webhook in candidates
-        if webhook.active
-        and webhook.account_id == event.account_id
-        and webhook_wants(event.type, webhook.events, webhook.model, event.model)
-    ]
-    if session is not None and session.callback_url and event.type in CALLBACK_EVENT_TYPES:
+    """One pending delivery of `event` per recipient, each with the exact body it will carry
+    in its wire profile."""
+    body = _body_builder(event, session)
+    rows = []
+    for webhook in candidates:
+        profile = profiles.get(webhook.wire_profile)
+        if not (
+            webhook.active
+            and webhook.account_id == event.account_id
+            and profile.wants(event.type, webhook.events, webhook.model, event.model)
+        ):
+            continue
         rows.append(
             NewDelivery(
                 id=ids.new_id("dlv"),
                 account_id=event.account_id,
                 event_id=event.id,
-                webhook_id=None,
-                api_key_id=session.api_key_id,
-                session_id=session.id,
-                target_url=session.callback_url,
+                webhook_id=webhook.id,
+                api_key_id=webhook.api_key_id,
+                session_id=event.session_id,
+                target_url=webhook.url,
                 event_type=event.type,
                 model=event.model,
-                payload_format=session.callback_format,
-                signature_scheme=CALLBACK_SIGNATURE_SCHEME,
-                request_body=body(_format(session.callback_format)),
+                payload_format=webhook.payload_format,
+                signature_scheme=profile.signature,
+                request_body=body(profile, webhook.payload_format),
                 is_test=event.is_test,
+                wire_profile=profile.name,
             )
         )
+    if session is not None and session.callback_url:
+        profile = profiles.get(session.callback_profile)
+        if event.type in profile.callback_events:
+            rows.append(
+                NewDelivery(
+                    id=ids.new_id("dlv"),
+                    account_id=event.account_id,
+                    event_id=event.id,
+                    webhook_id=None,
+                    api_key_id=session.api_key_id,
+                    session_id=session.id,
+                    target_url=session.callback_url,
+                    event_type=event.type,
+                    model=event.model,
+                    payload_format=session.callback_format,
+                    signature_scheme=profile.signature,
+                    request_body=body(profile, session.callback_format),
+                    is_test=event.is_test,
+                    wire_profile=profile.name,
+                )
+            )
     return rows
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from livehook.constants import API_KEY_DISPLAY_CHARS
 from livehook.crypto import SecretBox
 from livehook.domain.accounts import Account, ApiKey, Principal, hash_api_key
 from livehook.domain.scopes import UnknownScopeError, normalize_scopes
+from livehook.domain.webhooks import rotation_overlap
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import InvalidRequest, NotFound
@@ -24,6 +26,13 @@ class CreatedKey:
     account: Account
     plaintext: str
     callback_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedCallbackSecret:
+    key: ApiKey
+    callback_secret: str  # shown once
+    previous_secret_expires_at: datetime | None
 
 
 class KeyService:
@@ -121,6 +130,28 @@ class KeyService:
             revoked = await repo.get(key_id)
         assert revoked is not None
         return revoked
+
+    async def rotate_callback_secret(
+        self, key_id: str, *, account_id: str, overlap_seconds: int | None = None
+    ) -> RotatedCallbackSecret:
+        """A new callback secret for a key of the account; the old one keeps signing beside
+        it for the overlap (default 24 h), as a webhook secret does."""
+        try:
+            overlap = rotation_overlap(overlap_seconds)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), field="overlap_seconds") from None
+        secret = ids.new_callback_secret()
+        now = self._clock()
+        ends = now + overlap if overlap else None
+        async with self._db.transaction() as tx:
+            repo = ApiKeyRepository(tx)
+            key = await repo.get(key_id, account_id=account_id)
+            if key is None or key.revoked_at is not None:
+                raise NotFound(f"API key {key_id} not found")
+            await repo.rotate_callback_secret(
+                key_id, secret=self._box.encrypt(secret), previous_until=ends
+            )
+        return RotatedCallbackSecret(key, secret, ends)
 
     async def has_any_account(self) -> bool:
         async with self._db.transaction() as tx:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from livehook.domain import reports
+from livehook.domain import profiles, reports
 from livehook.domain.accounts import Principal
 from livehook.domain.addresses import UnsafeURLError
 from livehook.domain.catalog import EVENT_TYPES
@@ -54,6 +54,8 @@ class SessionDraft:
     tenant_metadata: Mapping[str, Any] | None = None
     callback_url: str | None = None
     callback_format: str = "full"
+    callback_profile: str | None = None  # None: the deployment's default wire profile
+    callback_retry_policy: str | list[int] | None = None  # None: the profile's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class SessionService:
         *,
         on_enqueued: Callable[[], None] | None = None,
         fan_out: fanout.FanOut = fanout.fan_out,
+        default_profile: str = profiles.DEFAULT_PROFILE,
     ) -> None:
         """``on_enqueued`` runs after a commit that wrote deliveries: an in-process worker's
         wake-up (PostgreSQL workers also hear a NOTIFY). A composition root that builds the
@@ -86,6 +89,7 @@ class SessionService:
         self._clock = clock
         self.on_enqueued = on_enqueued
         self._fan_out = fan_out
+        self._default_profile = profiles.get(default_profile).name
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -112,6 +116,8 @@ class SessionService:
                 tenant_metadata=draft.tenant_metadata,
                 callback_url=callback_url,
                 callback_format=draft.callback_format,
+                callback_profile=draft.callback_profile or self._default_profile,
+                callback_retry_policy=draft.callback_retry_policy,
             )
             await SessionRepository(tx).add(session)
             return reports.Change(session, [reports.initialized(session, event_id=_event_id())])

@@ -9,14 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from livehook.crypto import SecretBox
-from livehook.domain import catalog
+from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
 from livehook.domain.addresses import UnsafeURLError, check_url
 from livehook.domain.retry import RetryPolicy
 from livehook.domain.webhooks import (
     MAX_PREVIOUS_SECRETS,
     PAYLOAD_FORMATS,
-    SIGNATURE_SCHEMES,
     HeaderError,
     Webhook,
     check_custom_headers,
@@ -42,8 +41,10 @@ class WebhookDraft:
     events: tuple[str, ...] = ()
     model: str | None = None
     payload_format: str = "full"
-    signature_scheme: str = "hmac-sha256"
-    retry_policy: str | list[int] = "standard"
+    # None: follow the wire profile (an older client may still name `standard-webhooks`).
+    signature_scheme: str | None = None
+    wire_profile: str | None = None  # None: the deployment's default
+    retry_policy: str | list[int] | None = None  # None: the wire profile's
     timeout_seconds: int = 5
     headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -59,12 +60,23 @@ class WithSecret:
 
 class WebhookService:
     def __init__(
-        self, db: Database, box: SecretBox, url_guard: UrlGuard, clock: Clock = system_clock
+        self,
+        db: Database,
+        box: SecretBox,
+        url_guard: UrlGuard,
+        clock: Clock = system_clock,
+        *,
+        default_profile: str = profiles.DEFAULT_PROFILE,
+        user_agent: str | None = None,
     ) -> None:
+        """``default_profile`` is the deployment's wire profile for endpoints that name none;
+        ``user_agent`` overrides every profile's agent (the worker reads it from here)."""
         self._db = db
         self._box = box
         self._guard = url_guard
         self._clock = clock
+        self.default_profile = profiles.get(default_profile).name
+        self.user_agent = user_agent
 
     def repository(self, tx: Transaction) -> WebhookRepository:
         return WebhookRepository(tx, self._decode_headers)
@@ -84,7 +96,7 @@ class WebhookService:
         return await self._create(principal, draft, draft.url)
 
     async def _create(self, principal: Principal, draft: WebhookDraft, url: str) -> WithSecret:
-        values = _validated(draft)
+        values = _validated(draft, self.default_profile)
         now = self._clock()
         secret = ids.new_signing_secret()
         webhook = Webhook(
@@ -160,7 +172,7 @@ class WebhookService:
             repo = self.repository(tx)
             current = await self._get(repo, principal, webhook_id)
             merged = _merge(current, changes, url)
-            values = _validated(merged)
+            values = _validated(merged, current.wire_profile)
             if (merged.url, values["model"]) != (current.url, current.model):
                 existing = await repo.find_duplicate(
                     current.api_key_id, merged.url, values["model"]
@@ -174,6 +186,7 @@ class WebhookService:
                 "model": values["model"] or "",
                 "payload_format": values["payload_format"],
                 "signature_scheme": values["signature_scheme"],
+                "wire_profile": values["wire_profile"],
                 "retry_policy": values["retry_policy"],
                 "timeout_seconds": values["timeout_seconds"],
                 "headers": self._encode_headers(values["headers"]),
@@ -279,7 +292,9 @@ def _merge(current: Webhook, changes: Mapping[str, Any], url: str | None) -> Web
         events=tuple(pick("events")),
         model=pick("model"),
         payload_format=pick("payload_format"),
-        signature_scheme=pick("signature_scheme"),
+        # Absent: follow the profile (a change of profile brings its scheme along).
+        signature_scheme=changes.get("signature_scheme"),
+        wire_profile=changes.get("wire_profile"),
         retry_policy=pick("retry_policy"),
         timeout_seconds=pick("timeout_seconds"),
         headers=headers,
@@ -304,12 +319,29 @@ def _status_columns(current: Webhook, changes: Mapping[str, Any], now: datetime)
     raise InvalidRequest("status must be `active` or `disabled`", field="status")
 
 
-def _validated(draft: WebhookDraft) -> dict[str, Any]:
-    """The draft's fields checked against the catalogs and bounds; InvalidRequest names a field."""
+def _profile(draft: WebhookDraft, fallback: str) -> profiles.WireProfile:
+    try:
+        return profiles.resolve(draft.wire_profile, draft.signature_scheme, fallback)
+    except ValueError as exc:
+        field = "wire_profile" if draft.wire_profile is not None else "signature_scheme"
+        raise InvalidRequest(str(exc), field=field) from None
+
+
+def _validated(draft: WebhookDraft, fallback_profile: str) -> dict[str, Any]:
+    """The draft's fields checked against the catalogs and bounds; InvalidRequest names a field.
+
+    ``fallback_profile``: the deployment's default on create, the endpoint's own on update."""
+    profile = _profile(draft, fallback_profile)
     try:
         events = catalog.check_event_types(draft.events)
     except ValueError as exc:
         raise InvalidRequest(str(exc), field="events") from None
+    unsent = [name for name in events if not profile.carries(name)]
+    if unsent:
+        raise InvalidRequest(
+            f"the {profile.name} wire profile does not send {', '.join(unsent)}",
+            field="events",
+        )
     if draft.model is not None:
         try:
             catalog.check_model(draft.model)
@@ -317,13 +349,12 @@ def _validated(draft: WebhookDraft) -> dict[str, Any]:
             raise InvalidRequest(str(exc), field="model") from None
     if draft.payload_format not in PAYLOAD_FORMATS:
         raise InvalidRequest("payload_format must be `full` or `thin`", field="payload_format")
-    if draft.signature_scheme not in SIGNATURE_SCHEMES:
-        raise InvalidRequest(
-            "signature_scheme must be `hmac-sha256` or `standard-webhooks`",
-            field="signature_scheme",
-        )
+    if draft.payload_format not in profile.payload_formats:
+        raise InvalidRequest(profiles.fixed_shape_message(profile), field="payload_format")
     try:
-        policy = RetryPolicy.parse(draft.retry_policy)
+        policy = RetryPolicy.parse(
+            profile.retry_policy if draft.retry_policy is None else draft.retry_policy
+        )
     except ValueError as exc:
         raise InvalidRequest(str(exc), field="retry_policy") from None
     if not 1 <= draft.timeout_seconds <= 30:
@@ -336,7 +367,8 @@ def _validated(draft: WebhookDraft) -> dict[str, Any]:
         "events": events,
         "model": draft.model,
         "payload_format": draft.payload_format,
-        "signature_scheme": draft.signature_scheme,
+        "signature_scheme": profile.signature,
+        "wire_profile": profile.name,
         "retry_policy": policy.to_json(),
         "timeout_seconds": draft.timeout_seconds,
         "headers": headers,

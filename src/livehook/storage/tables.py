@@ -53,6 +53,9 @@ api_keys = Table(
     Column("callback_secret", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    # A rotated-out callback secret signs beside the current one until it expires.
+    Column("previous_callback_secret", Text, nullable=True),
+    Column("previous_callback_secret_expires_at", UTCDateTime(), nullable=True),
     Index(None, "account_id"),
 )
 
@@ -80,6 +83,8 @@ webhooks = Table(
     Column("failing_since", UTCDateTime(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # How its deliveries look on the wire (domain/profiles.py).
+    Column("wire_profile", String(32), nullable=False, server_default="livehook"),
     UniqueConstraint("api_key_id", "url", "model"),
     Index(None, "account_id", "id"),
 )
@@ -116,6 +121,9 @@ sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("ended_at", UTCDateTime(), nullable=True),
+    Column("callback_profile", String(32), nullable=False, server_default="livehook"),
+    # NULL: the callback profile's default policy.
+    Column("callback_retry_policy", JSONType, nullable=True),
     Index(None, "account_id", "created_at"),
     Index(None, "account_id", "external_id"),
 )
@@ -177,6 +185,8 @@ deliveries = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("completed_at", UTCDateTime(), nullable=True),
+    # Fixed when the body is built: headers of every attempt follow the body's profile.
+    Column("wire_profile", String(32), nullable=False, server_default="livehook"),
     # The claim reads only due pending rows: its cost follows the batch, not the backlog.
     Index(
         "ix_deliveries_due",
@@ -188,6 +198,8 @@ deliveries = Table(
     Index(None, "account_id", "id"),
     Index(None, "event_id"),
     Index(None, "created_at"),
+    # A session's delivery log (its webhooks' and its callback's).
+    Index(None, "session_id", "id"),
     # Retention walks only payloads not yet pruned: its cost follows what is left to prune.
     Index(
         "ix_deliveries_unpruned",

@@ -115,7 +115,7 @@ async def create_session(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    draft = SessionDraft(**body.model_dump())
+    draft = SessionDraft(**body.draft_fields())
     return await _answer(
         request,
         idempotency_key,

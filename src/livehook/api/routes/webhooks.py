@@ -44,6 +44,7 @@ async def create_webhook(
             model=body.model,
             payload_format=body.payload_format,
             signature_scheme=body.signature_scheme,
+            wire_profile=body.wire_profile,
             retry_policy=body.retry_policy,
             timeout_seconds=body.timeout_seconds,
             headers=body.headers,

@@ -23,6 +23,7 @@ class DeliveryPublic(BaseModel):
     )
     payload_format: str
     signature_scheme: str
+    wire_profile: str = Field(description="How the body and headers look on the wire.")
     is_test: bool
     status: str = Field(description="`pending`, `succeeded` or `failed`.")
     attempt_count: int
@@ -51,6 +52,7 @@ class DeliveryPublic(BaseModel):
             via_cli=is_listen_url(delivery.target_url),
             payload_format=delivery.payload_format,
             signature_scheme=delivery.signature_scheme,
+            wire_profile=delivery.wire_profile,
             is_test=delivery.is_test,
             status=delivery.status,
             attempt_count=delivery.attempt_count,

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from livehook.domain import catalog, payloads
+from livehook.api.schemas.webhooks import RetryPolicyField, WireProfileName
+from livehook.domain import catalog, payloads, profiles
 from livehook.domain.sessions import (
     MAX_LABEL_CHARS,
     MAX_TENANT_METADATA_BYTES,
@@ -41,6 +42,14 @@ def _label(description: str) -> Any:
     return Field(default=None, min_length=1, max_length=MAX_LABEL_CHARS, description=description)
 
 
+class WebhookConfig(BaseModel):
+    """VerifEye's verification configuration: `eventCallbackUrl` is `callback_url`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    eventCallbackUrl: str | None = Field(default=None, max_length=MAX_URL_CHARS)
+
+
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,10 +68,35 @@ class SessionCreate(BaseModel):
     callback_url: str | None = Field(
         default=None,
         max_length=MAX_URL_CHARS,
-        description="Also receives this session's outcome (`verification.completed` or "
-        "`verification.failed`), signed with the API key's callback secret.",
+        description="Also receives every way this session ends (`verification.completed`, "
+        "`verification.failed`, `liveness.cancelled`) in its `callback_profile`, signed with the "
+        "API key's callback secret.",
     )
     callback_format: Literal["full", "thin"] = "full"
+    callback_profile: WireProfileName | None = Field(
+        default=None,
+        description="The callback's wire profile (default: the deployment's, "
+        "`LIVEHOOK_WIRE_PROFILE`).",
+    )
+    callback_retry_policy: RetryPolicyField | None = Field(
+        default=None, description="Default: the callback profile's (`verifeye`: `once`)."
+    )
+    webhookConfig: WebhookConfig | None = Field(
+        default=None, description="VerifEye's spelling of `callback_url`."
+    )
+
+    @model_validator(mode="after")
+    def _verifeye_callback(self) -> SessionCreate:
+        config = self.webhookConfig
+        if config is not None and config.eventCallbackUrl is not None:
+            if self.callback_url not in (None, config.eventCallbackUrl):
+                raise ValueError("give callback_url or webhookConfig.eventCallbackUrl, not both")
+            self.callback_url = config.eventCallbackUrl
+        return self
+
+    def draft_fields(self) -> dict[str, Any]:
+        """The fields of a `SessionDraft`: aliases folded into livehook's own names."""
+        return self.model_dump(exclude={"webhookConfig"})
 
     @field_validator("model")
     @classmethod
@@ -90,7 +124,8 @@ class StageReport(BaseModel):
     @classmethod
     def _reportable(cls, value: str) -> str:
         try:
-            return check_stage(value)
+            # VerifyYou's underscore spelling (`liveness_started`) names the same stage.
+            return check_stage(profiles.stage_name(value))
         except FieldError as exc:
             raise ValueError(str(exc)) from None
 
@@ -144,6 +179,10 @@ class SessionPublic(BaseModel):
     tenant_metadata: dict[str, Any] | None
     callback_url: str | None
     callback_format: str
+    callback_profile: str
+    callback_retry_policy: str | list[int] = Field(
+        description="The callback's retry policy in force (the profile's unless one was named)."
+    )
     status: str = Field(description="pending, in_progress, cancelled, completed or failed.")
     stage: str = Field(description="The last stage reached.")
     trust_score: float | None
@@ -164,6 +203,10 @@ class SessionPublic(BaseModel):
             "tenant_metadata": _plain(session.tenant_metadata),
             "callback_url": session.callback_url,
             "callback_format": session.callback_format,
+            "callback_profile": session.callback_profile,
+            "callback_retry_policy": profiles.retry_policy_of(
+                session.callback_profile, session.callback_retry_policy
+            ),
             "status": session.status,
             "stage": session.stage,
             "trust_score": session.trust_score,

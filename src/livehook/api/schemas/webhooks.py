@@ -23,6 +23,16 @@ RetryPolicyField = Annotated[
         examples=["standard", [10, 60, 600]],
     ),
 ]
+WireProfileName = Literal["livehook", "moveris", "verifeye", "verifyyou", "standard-webhooks"]
+WIRE_PROFILE_DESCRIPTION = (
+    "How deliveries look on the wire (body, event names, headers, signature, User-Agent): "
+    "`livehook`, `moveris`, `verifeye`, `verifyyou` or `standard-webhooks`; see "
+    "`GET /v1/event-types`. Default: the deployment's (`LIVEHOOK_WIRE_PROFILE`)."
+)
+SCHEME_DESCRIPTION = (
+    "Kept for older clients: `standard-webhooks` selects the wire profile of that name; "
+    "otherwise it follows the wire profile."
+)
 EventList = Annotated[
     list[Annotated[str, Field(max_length=64)]],
     Field(max_length=32, description="Event types to receive; empty means all."),
@@ -41,8 +51,13 @@ class WebhookCreate(BaseModel):
     events: EventList = Field(default_factory=list)
     model: str | None = Field(default=None, max_length=32, description="Null: every model.")
     payload_format: Literal["full", "thin"] = "full"
-    signature_scheme: Literal["hmac-sha256", "standard-webhooks"] = "hmac-sha256"
-    retry_policy: RetryPolicyField = "standard"
+    signature_scheme: Literal["hmac-sha256", "standard-webhooks"] | None = Field(
+        default=None, description=SCHEME_DESCRIPTION
+    )
+    wire_profile: WireProfileName | None = Field(default=None, description=WIRE_PROFILE_DESCRIPTION)
+    retry_policy: RetryPolicyField | None = Field(
+        default=None, description="Default: the wire profile's (`verifeye`: `once`; `standard`)."
+    )
     timeout_seconds: int = Field(
         default=DEFAULT_TIMEOUT_SECONDS, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS
     )
@@ -60,6 +75,7 @@ class WebhookUpdate(BaseModel):
     model: str | None = Field(default=None, max_length=32)
     payload_format: Literal["full", "thin"] | None = None
     signature_scheme: Literal["hmac-sha256", "standard-webhooks"] | None = None
+    wire_profile: WireProfileName | None = None
     retry_policy: RetryPolicyField | None = None
     timeout_seconds: int | None = Field(
         default=None, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS
@@ -75,6 +91,7 @@ class WebhookUpdate(BaseModel):
         "events",
         "payload_format",
         "signature_scheme",
+        "wire_profile",
         "retry_policy",
         "timeout_seconds",
         "headers",
@@ -107,6 +124,7 @@ class WebhookPublic(BaseModel):
     model: str | None
     payload_format: str
     signature_scheme: str
+    wire_profile: str
     retry_policy: str | list[int]
     timeout_seconds: int
     headers: dict[str, str]
@@ -127,6 +145,7 @@ class WebhookPublic(BaseModel):
             model=webhook.model,
             payload_format=webhook.payload_format,
             signature_scheme=webhook.signature_scheme,
+            wire_profile=webhook.wire_profile,
             retry_policy=webhook.retry_policy,
             timeout_seconds=webhook.timeout_seconds,
             headers=redact_headers(webhook.headers),

@@ -14,6 +14,7 @@ from livehook.domain.schemas import event_type_catalog
 from livehook.domain.sessions import SessionQuery
 from livehook.portal.web import PortalRoute, ServicesDep, Viewer, principal_of, render, require
 from livehook.services.errors import InvalidRequest
+from livehook.storage.repositories.delivery_log import DeliveryFilters
 
 router = APIRouter(prefix="/portal", route_class=PortalRoute, include_in_schema=False)
 Text = Annotated[str, Query(max_length=255)]
@@ -43,7 +44,9 @@ async def session_detail(
 ) -> Response:
     principal = principal_of(identity)
     view = await services.sessions.get(principal, session_id)
-    sent = await services.deliveries.list_for_session(principal, view.session.id)
+    sent = await services.deliveries.list_for_session(
+        principal, view.session.id, DeliveryFilters(), limit=100
+    )
     return render(request, "session.html", {"view": view, "deliveries": sent})
 
 

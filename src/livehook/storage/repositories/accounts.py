@@ -122,3 +122,36 @@ class ApiKeyRepository:
         """The encrypted callback signing secret of a key."""
         query = select(api_keys.c.callback_secret).where(api_keys.c.id == key_id)
         return (await self._conn.execute(query)).scalar_one_or_none()
+
+    async def callback_secrets(self, key_id: str, *, now: datetime) -> list[str]:
+        """The encrypted callback secrets that sign now, newest first: the current one, and
+        the one rotated out while its overlap lasts."""
+        query = select(
+            api_keys.c.callback_secret,
+            api_keys.c.previous_callback_secret,
+            api_keys.c.previous_callback_secret_expires_at,
+        ).where(api_keys.c.id == key_id)
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return []
+        secrets = [row.callback_secret]
+        expires = row.previous_callback_secret_expires_at
+        if row.previous_callback_secret and expires is not None and expires > now:
+            secrets.append(row.previous_callback_secret)
+        return secrets
+
+    async def rotate_callback_secret(
+        self, key_id: str, *, secret: str, previous_until: datetime | None
+    ) -> None:
+        """``secret`` (encrypted) becomes current; the old one signs beside it until
+        ``previous_until`` (None: it stops at once)."""
+        current = api_keys.c.callback_secret
+        await self._conn.execute(
+            update(api_keys)
+            .where(api_keys.c.id == key_id)
+            .values(
+                previous_callback_secret=current if previous_until is not None else None,
+                previous_callback_secret_expires_at=previous_until,
+                callback_secret=secret,
+            )
+        )

@@ -81,6 +81,7 @@ def to_delivery(row: Any) -> Delivery:
         created_at=row.created_at,
         updated_at=row.updated_at,
         completed_at=row.completed_at,
+        wire_profile=row.wire_profile,
     )
 
 
@@ -211,6 +212,7 @@ class DeliveryRepository:
                 created_at=delivery.created_at,
                 updated_at=delivery.updated_at,
                 completed_at=delivery.completed_at,
+                wire_profile=delivery.wire_profile,
             )
         )
 

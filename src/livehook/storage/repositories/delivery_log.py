@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import case, func, insert, not_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, not_, select, update
 
 from livehook.domain.deliveries import (
     FAILED,
@@ -61,50 +61,22 @@ class DeliveryLogRepository:
     async def list_page(
         self,
         *,
-        webhook_id: str,
+        webhook_id: str | None = None,
+        session_id: str | None = None,
+        callbacks_of_key: str | None = None,
+        account_id: str | None = None,
         filters: DeliveryFilters,
         before: str | None = None,
         limit: int = 50,
     ) -> list[Delivery]:
-        """Newest first; ``before`` is the last id of the previous page."""
-        query = (
-            select(deliveries)
-            .where(deliveries.c.webhook_id == webhook_id)
-            .order_by(deliveries.c.id.desc())
-            .limit(limit)
-        )
+        """Newest first; ``before`` is the last id of the previous page. One endpoint's
+        deliveries, one session's (to webhooks and its callback), one key's callbacks, or all
+        of an account's."""
+        scope = _scope(webhook_id, session_id, callbacks_of_key, account_id)
+        query = select(deliveries).where(scope, *_conditions(filters))
         if before is not None:
             query = query.where(deliveries.c.id < before)
-        if filters.event_type is not None:
-            query = query.where(deliveries.c.event_type == filters.event_type)
-        if filters.model is not None:
-            query = query.where(deliveries.c.model == filters.model)
-        if filters.status is not None:
-            query = query.where(deliveries.c.status == filters.status)
-        if filters.created_after is not None:
-            query = query.where(deliveries.c.created_at >= filters.created_after)
-        if filters.created_before is not None:
-            query = query.where(deliveries.c.created_at < filters.created_before)
-        if filters.status_class is not None:
-            low = filters.status_class * 100
-            query = query.where(deliveries.c.last_status_code.between(low, low + 99))
-        return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
-
-    async def for_session(self, session_id: str, *, account_id: str, limit: int) -> list[Delivery]:
-        """Deliveries of a session's events (to webhooks and to its callback_url), newest first.
-
-        Through the session's events: both lookups are indexed (events by session, deliveries
-        by event), where deliveries.session_id has no index of its own.
-        """
-        of_session = select(events.c.id).where(
-            events.c.session_id == session_id, events.c.account_id == account_id
-        )
-        query = (
-            select(deliveries)
-            .where(deliveries.c.event_id.in_(of_session))
-            .order_by(deliveries.c.id.desc())
-            .limit(limit)
-        )
+        query = query.order_by(deliveries.c.id.desc()).limit(limit)
         return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
 
     async def status_counts(
@@ -121,34 +93,6 @@ class DeliveryLogRepository:
         )
         rows = (await self._conn.execute(query)).all()
         return [{row[0]: int(row[n + 1] or 0) for row in rows} for n in range(len(windows))]
-
-    async def list_for_account(
-        self,
-        *,
-        account_id: str,
-        filters: DeliveryFilters,
-        session_id: str | None = None,
-        before: str | None = None,
-        limit: int = 50,
-    ) -> list[Delivery]:
-        """The account's deliveries, newest first, optionally of one session."""
-        query = (
-            select(deliveries)
-            .where(deliveries.c.account_id == account_id)
-            .order_by(deliveries.c.id.desc())
-            .limit(limit)
-        )
-        if session_id is not None:
-            query = query.where(deliveries.c.session_id == session_id)
-        if before is not None:
-            query = query.where(deliveries.c.id < before)
-        if filters.event_type is not None:
-            query = query.where(deliveries.c.event_type == filters.event_type)
-        if filters.status is not None:
-            query = query.where(deliveries.c.status == filters.status)
-        if filters.created_after is not None:
-            query = query.where(deliveries.c.created_at >= filters.created_after)
-        return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
 
     async def redeliver(self, delivery_id: str, now: datetime) -> RedeliverResult:
         """Queue one more attempt of the same delivery now; its attempts are kept."""
@@ -245,3 +189,39 @@ class DeliveryLogRepository:
                 created_at=created_at,
             )
         )
+
+
+def _scope(
+    webhook_id: str | None,
+    session_id: str | None,
+    callbacks_of_key: str | None,
+    account_id: str | None,
+) -> ColumnElement[bool]:
+    if webhook_id is not None:
+        return deliveries.c.webhook_id == webhook_id
+    if session_id is not None:
+        return deliveries.c.session_id == session_id
+    if callbacks_of_key is not None:
+        return and_(deliveries.c.api_key_id == callbacks_of_key, deliveries.c.webhook_id.is_(None))
+    if account_id is not None:
+        return deliveries.c.account_id == account_id
+    raise ValueError("list_page needs a webhook, a session, a key or an account")
+
+
+def _conditions(filters: DeliveryFilters) -> list[ColumnElement[bool]]:
+    """The log's filters as WHERE conditions; an unset filter adds none."""
+    column, conditions = deliveries.c, []
+    if filters.event_type is not None:
+        conditions.append(column.event_type == filters.event_type)
+    if filters.model is not None:
+        conditions.append(column.model == filters.model)
+    if filters.status is not None:
+        conditions.append(column.status == filters.status)
+    if filters.created_after is not None:
+        conditions.append(column.created_at >= filters.created_after)
+    if filters.created_before is not None:
+        conditions.append(column.created_at < filters.created_before)
+    if filters.status_class is not None:
+        low = filters.status_class * 100
+        conditions.append(column.last_status_code.between(low, low + 99))
+    return conditions

@@ -37,6 +37,7 @@ class NewDelivery:
     signature_scheme: str
     request_body: str  # UTF-8 JSON text
     is_test: bool = False
+    wire_profile: str = "livehook"
 
 
 class OutboxRepository:
@@ -61,6 +62,7 @@ class OutboxRepository:
                 "payload_format": row.payload_format,
                 "signature_scheme": row.signature_scheme,
                 "is_test": row.is_test,
+                "wire_profile": row.wire_profile,
                 "status": "pending",
                 "attempt_count": 0,
                 "next_attempt_at": now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -30,6 +31,8 @@ def _to_session(row: Any) -> Session:
         created_at=row.created_at,
         updated_at=row.updated_at,
         ended_at=row.ended_at,
+        callback_profile=row.callback_profile,
+        callback_retry_policy=row.callback_retry_policy,
     )
 
 
@@ -50,6 +53,18 @@ class SessionRepository:
     def __init__(self, tx: Transaction) -> None:
         self._conn = tx.conn
 
+    async def callback_settings(
+        self, session_ids: Collection[str]
+    ) -> dict[str, tuple[str, str | list[int] | None]]:
+        """(callback profile, callback retry policy) of each session, in one query."""
+        if not session_ids:
+            return {}
+        query = select(
+            sessions.c.id, sessions.c.callback_profile, sessions.c.callback_retry_policy
+        ).where(sessions.c.id.in_(list(session_ids)))
+        rows = (await self._conn.execute(query)).all()
+        return {r.id: (r.callback_profile, r.callback_retry_policy) for r in rows}
+
     async def add(self, session: Session) -> None:
         metadata = session.tenant_metadata
         await self._conn.execute(
@@ -63,6 +78,8 @@ class SessionRepository:
                 tenant_metadata=None if metadata is None else dict(metadata),
                 callback_url=session.callback_url,
                 callback_format=session.callback_format,
+                callback_profile=session.callback_profile,
+                callback_retry_policy=session.callback_retry_policy,
                 created_at=session.created_at,
                 **_state(session),
             )

@@ -54,6 +54,7 @@ def _to_webhook(row: Any, decode_headers: Callable[[str | None], Mapping[str, st
         failing_since=row.failing_since,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        wire_profile=row.wire_profile,
     )
 
 
@@ -90,6 +91,7 @@ class WebhookRepository:
                 failing_since=None,
                 created_at=webhook.created_at,
                 updated_at=webhook.updated_at,
+                wire_profile=webhook.wire_profile,
             )
         )
 

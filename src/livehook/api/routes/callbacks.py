@@ -1,0 +1,109 @@
+"""Session callbacks: a session's delivery log, every callback of the caller's key, and the
+rotation of a key's callback secret. Redelivery is `POST /v1/deliveries/{id}/redeliver`, as for
+any delivery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
+from livehook.api.deps import FullAccessPrincipal, ServicesDep, require
+from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
+from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
+from livehook.api.schemas.deliveries import DeliveryPublic
+from livehook.api.schemas.webhooks import RotateSecret
+from livehook.domain.accounts import Principal
+from livehook.domain.scopes import DELIVERIES_READ
+from livehook.storage.repositories.delivery_log import DeliveryFilters
+
+router = APIRouter(tags=["deliveries"], responses=ERROR_RESPONSES)
+Reader = Annotated[Principal, Depends(require(DELIVERIES_READ))]
+Event = Annotated[str | None, Query(max_length=64, description="Event type.")]
+Model = Annotated[str | None, Query(max_length=32)]
+Status = Annotated[Literal["pending", "succeeded", "failed"] | None, Query()]
+After = Annotated[AwareDatetime | None, Query(description="Inclusive.")]
+Before = Annotated[AwareDatetime | None, Query(description="Exclusive.")]
+
+
+class CallbackSecretRotated(BaseModel):
+    key_id: str
+    callback_secret: str = Field(description="The new callback secret. Shown once: store it now.")
+    previous_secret_expires_at: datetime | None = Field(
+        description="When the old secret stops signing beside the new one."
+    )
+
+
+@router.get(
+    "/v1/sessions/{session_id}/deliveries",
+    response_model=Envelope[Page[DeliveryPublic]],
+    summary="List a session's deliveries (its webhooks' and its callback's), newest first",
+)
+async def list_session_deliveries(
+    session_id: str,
+    principal: Reader,
+    services: ServicesDep,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    event: Event = None,
+    model: Model = None,
+    status: Status = None,
+    created_after: After = None,
+    created_before: Before = None,
+) -> Envelope[Page[DeliveryPublic]]:
+    filters = DeliveryFilters(event, model, status, created_after, created_before)
+    rows = await services.deliveries.list_for_session(
+        principal, session_id, filters, before=cursor, limit=limit + 1
+    )
+    return Envelope(data=page_of(rows, limit, DeliveryPublic.of))
+
+
+@router.get(
+    "/v1/callbacks",
+    response_model=Envelope[Page[DeliveryPublic]],
+    summary="List every session callback of the caller's key, newest first",
+)
+async def list_callbacks(
+    principal: Reader,
+    services: ServicesDep,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    event: Event = None,
+    model: Model = None,
+    status: Status = None,
+    created_after: After = None,
+    created_before: Before = None,
+) -> Envelope[Page[DeliveryPublic]]:
+    filters = DeliveryFilters(event, model, status, created_after, created_before)
+    rows = await services.deliveries.list_callbacks(
+        principal, filters, before=cursor, limit=limit + 1
+    )
+    return Envelope(data=page_of(rows, limit, DeliveryPublic.of))
+
+
+@router.post(
+    "/v1/keys/{key_id}/rotate-callback-secret",
+    response_model=Envelope[CallbackSecretRotated],
+    tags=["api keys"],
+    summary="Rotate a key's callback secret (shown once; the old one signs beside it a while)",
+)
+async def rotate_callback_secret(
+    key_id: str,
+    principal: FullAccessPrincipal,
+    services: ServicesDep,
+    body: RotateSecret | None = None,
+) -> Envelope[CallbackSecretRotated]:
+    overlap = body.overlap_seconds if body else None
+    rotated = await services.keys.rotate_callback_secret(
+        key_id, account_id=principal.account_id, overlap_seconds=overlap
+    )
+    return Envelope(
+        data=CallbackSecretRotated(
+            key_id=rotated.key.id,
+            callback_secret=rotated.callback_secret,
+            previous_secret_expires_at=rotated.previous_secret_expires_at,
+        ),
+        message="callback secret rotated; store the new one now: it is not shown again",
+    )
