@@ -164,16 +164,22 @@ def worker(
 
 @app.command()
 def prune() -> None:
-    """Remove delivery payloads older than the retention period; attempts and counts stay."""
+    """Remove delivery payloads older than the retention period (attempts and counts stay)
+    and idempotency keys older than 24 hours."""
     settings = _settings()
 
-    async def run(services: Services) -> int:
-        return await services.deliveries.prune()
+    async def run(services: Services) -> tuple[int, int]:
+        from livehook.services.clock import system_clock
+        from livehook.services.idempotency import prune_keys
 
-    count = _with_services(run)
+        keys = await prune_keys(services.db, now=system_clock())
+        return await services.deliveries.prune(), keys
+
+    count, keys = _with_services(run)
     console.print(
         f"[green]✓[/] pruned {count} delivery payloads older than {settings.retention_days} days"
     )
+    console.print(f"[green]✓[/] forgot {keys} idempotency keys older than 24 hours")
 
 
 @app.command()

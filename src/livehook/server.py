@@ -42,6 +42,13 @@ async def prepare(services: Services, settings: Settings, console: Console) -> N
 
 
 def _greet(console: Console, key: str, settings: Settings) -> None:
+    if not console.is_terminal:
+        # A log file or a container's log keeps what it is given: no secret goes there.
+        console.print(
+            "A [bold]default[/] account was created. Its first key is shown only on a terminal; "
+            "make one with `livehook keys create --account default`."
+        )
+        return
     console.print(
         Panel.fit(
             f"A [bold]default[/] account was created with one full-access API key:\n\n"
@@ -54,11 +61,18 @@ def _greet(console: Console, key: str, settings: Settings) -> None:
     )
 
 
-def run_server(settings: Settings, *, host: str, port: int, console: Console) -> None:
-    configure_logging(settings.log_level)
+async def _prepare_once(settings: Settings, console: Console) -> None:
     services = build_services(settings)
     try:
-        asyncio.run(prepare(services, settings, console))
+        await prepare(services, settings, console)
+    finally:
+        await services.db.dispose()
+
+
+def run_server(settings: Settings, *, host: str, port: int, console: Console) -> None:
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(_prepare_once(settings, console))
     except NotMigratedError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise SystemExit(1) from None
@@ -67,7 +81,9 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
         f"livehook listening on [bold]{base}[/]  ·  API docs [bold]{base}/docs[/]  ·  "
         f"OpenAPI [bold]{base}/openapi.json[/]"
     )
-    app = create_app(settings, services)
+    # Built afresh: the start-up loop has closed, and nothing opened on it (a pooled
+    # connection, a lock) may be used on the server's loop.
+    app = create_app(settings, build_services(settings))
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
     )

@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from livehook import __version__
 from livehook.api.errors import install_error_handlers
+from livehook.api.guards import RefuseNul
 from livehook.api.limits import BodySizeLimit
+from livehook.api.openapi import install_openapi
 from livehook.api.routes import (
     catalog,
     deliveries,
@@ -106,6 +108,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker = build_worker(settings, services) if settings.run_worker else None
+        app.state.worker = worker  # /readyz reports its health
         if worker is not None:
             worker.start()
         try:
@@ -127,7 +130,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
+    app.add_middleware(RefuseNul)
     return app

@@ -47,6 +47,7 @@ from livehook.domain.deliveries import REASON_ENDPOINT_DISABLED
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.deliveries import prune_payloads
+from livehook.services.idempotency import prune_keys
 from livehook.services.webhooks import WebhookService
 from livehook.storage.db import Database
 from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
@@ -93,6 +94,8 @@ class Worker:
         self._returning: datetime | None = None  # when the rows released last come due
         self._run_task: asyncio.Task[None] | None = None
         self.listener: PostgresListener | SqliteWatcher | None = None  # while running
+        self.running = False
+        self.heartbeat: float | None = None  # time.monotonic() of the last pass of the loop
 
     # --- driving it ------------------------------------------------------------------------
 
@@ -106,8 +109,10 @@ class Worker:
         self.listener = listener = self._listener()
         if listener is not None:
             await listener.start()
+        self.running = True
         try:
             while not self._stopping:
+                self.heartbeat = time.monotonic()
                 try:
                     await self._maybe_prune()
                     await self._fill()
@@ -123,6 +128,7 @@ class Worker:
                 if not self._stopping:
                     await self.wakeup.wait(self._config.poll_interval_s)
         finally:
+            self.running = False
             await self._shutdown()
             if listener is not None:
                 await listener.stop()
@@ -136,6 +142,16 @@ class Worker:
             or self._returning <= now
             or (self._returning - now > BURST_WAIT)
         )
+
+    def health(self) -> str:
+        """``ok``, ``stopped`` (its loop ended, e.g. it died) or ``stale`` (no pass of its loop
+        for three poll intervals and the longest claim or record could take)."""
+        if not self.running:
+            return "stopped"
+        stale_after = 3 * self._config.poll_interval_s + self._config.lease_s
+        if self.heartbeat is None or time.monotonic() - self.heartbeat > stale_after:
+            return "stale"
+        return "ok"
 
     def start(self) -> None:
         """Run in the background (inside ``livehook serve``)."""
@@ -406,8 +422,11 @@ class Worker:
                 now=self._clock(),
                 batch_size=self._config.prune_batch,
             )
+            keys = await prune_keys(
+                self._db, now=self._clock(), batch_size=self._config.prune_batch
+            )
         except Exception:
             log.exception("pruning payloads failed; will try again")
             return
-        if pruned:
-            log.info("pruned delivery payloads", count=pruned)
+        if pruned or keys:
+            log.info("pruned delivery payloads", count=pruned, idempotency_keys=keys)
