@@ -84,3 +84,50 @@ def _wait_ready(server: Server, timeout: float) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("serve did not become ready")
+
+
+@contextmanager
+def serving_on_a_terminal(env: dict[str, str], *args: str) -> Iterator[Server]:
+    """`livehook serve` with its output on a pseudo-terminal, as a person starting it sees it."""
+    import os
+    import pty
+
+    port = free_port()
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*LIVEHOOK, "serve", "--port", str(port), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        text=True,
+    )
+    os.close(secondary)
+    server = Server(f"http://127.0.0.1:{port}", proc)
+    try:
+        _wait_ready(server, 30)
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        server.output = _drain(primary)
+
+
+def _drain(fd: int) -> str:
+    import os
+
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the terminal's other side has closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
