@@ -82,7 +82,8 @@ async def test_every_operation_answers_within_its_document(
         LIVEHOOK_RUN_WORKER="false",
     )
     with serving(env) as server:
-        document = httpx.get(f"{server.base}/openapi.json").json()
+        async with httpx.AsyncClient() as http:
+            document = (await http.get(f"{server.base}/openapi.json")).json()
         schema = schemathesis.openapi.from_dict(document)
         auth = {"Authorization": f"Bearer {full_key}"}
         failures: list[str] = []
