@@ -122,6 +122,13 @@ def worker(
     burst: Annotated[
         bool, typer.Option("--burst", help="Run until no delivery is due, then exit.")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Serve /metrics, /healthz and /readyz on this port."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface of the metrics port.")
+    ] = DEFAULT_HOST,
 ) -> None:
     """Run a delivery worker. Any number of them can share one PostgreSQL."""
     import gc
@@ -129,9 +136,11 @@ def worker(
 
     from livehook.api.app import build_worker
     from livehook.logs import configure_logging
+    from livehook.tracing import configure_tracing
 
     settings = _settings()
     configure_logging(settings.log_level)
+    configure_tracing()
 
     async def work(services: Services) -> int:
         if services.db.dialect != "sqlite" and await services.db.needs_migration():
@@ -149,9 +158,17 @@ def worker(
         # What exists now lives as long as the process: out of the collector's passes, which
         # otherwise rescan it all (measured: 6-13 % less CPU per delivery).
         gc.freeze()
+        monitor = None
+        if metrics_port is not None:
+            from livehook.monitor import MonitorServer
+
+            monitor = MonitorServer(services.db, runner, host=metrics_host, port=metrics_port)
+            await monitor.start()
         try:
             await runner.run(until_idle=burst)
         finally:
+            if monitor is not None:
+                await monitor.stop()
             await runner.close()
         return runner.attempts_made
 

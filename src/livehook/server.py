@@ -14,6 +14,7 @@ from livehook.api.app import build_services, create_app
 from livehook.config import SECRET_KEY_FILE, Settings
 from livehook.logs import configure_logging
 from livehook.services.registry import Services
+from livehook.tracing import configure_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +72,7 @@ async def _prepare_once(settings: Settings, console: Console) -> None:
 
 def run_server(settings: Settings, *, host: str, port: int, console: Console) -> None:
     configure_logging(settings.log_level)
+    configure_tracing()
     try:
         asyncio.run(_prepare_once(settings, console))
     except NotMigratedError as exc:
@@ -85,7 +87,13 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
     # connection, a lock) may be used on the server's loop.
     app = create_app(settings, build_services(settings))
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,  # livehook writes its own access line, with the request id
+        log_config=None,  # uvicorn's lines go through livehook's logging set-up
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     # The app and its imports live as long as the process: out of the collector's passes

@@ -12,6 +12,7 @@ from livehook import __version__
 from livehook.api.errors import install_error_handlers
 from livehook.api.guards import RefuseNul
 from livehook.api.limits import BodySizeLimit
+from livehook.api.observability import RequestObservability
 from livehook.api.openapi import install_openapi
 from livehook.api.routes import (
     catalog,
@@ -24,6 +25,7 @@ from livehook.api.routes import (
     stats,
     webhooks,
 )
+from livehook.api.routes import metrics as metrics_routes
 from livehook.config import Settings
 from livehook.constants import MAX_REQUEST_BODY_BYTES
 from livehook.crypto import SecretBox
@@ -133,6 +135,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_openapi(app)
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
+    app.include_router(metrics_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
     app.add_middleware(RefuseNul)
+    app.add_middleware(RequestObservability)  # outermost: sees every answer, even a refusal
     return app

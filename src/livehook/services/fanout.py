@@ -18,10 +18,12 @@ Each body is built once per (event, format) and stored as the exact text the wor
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from livehook import metrics, tracing
 from livehook.domain import payloads
 from livehook.domain.catalog import webhook_wants
 from livehook.domain.sessions import CALLBACK_EVENT_TYPES, Event, Session
@@ -129,9 +131,10 @@ async def fan_out(
 ) -> int:
     """Enqueue one pending delivery per recipient of each of `events` (already stored), in one
     statement and with one notification however many there are; returns how many."""
-    rows = [
-        row for event in events for row in recipients(event, candidates=candidates, session=session)
-    ]
+    per_event = [recipients(event, candidates=candidates, session=session) for event in events]
+    for event_rows in per_event:
+        metrics.FANOUT.observe(len(event_rows))
+    rows = [row for event_rows in per_event for row in event_rows]
     outbox = OutboxRepository(tx)
     await outbox.enqueue(rows, now=now)
     if rows:
@@ -149,5 +152,6 @@ async def emit(
     fan_out: FanOut = fan_out,
 ) -> int:
     """Store `events` and fan them out; returns the number of deliveries enqueued."""
-    await EventRepository(tx).add_many(events)
+    origin = tracing.current_carrier()
+    await EventRepository(tx).add_many(events, trace_context=json.dumps(origin) if origin else None)
     return await fan_out(tx, events, candidates=candidates, session=session, now=now)

@@ -42,7 +42,11 @@ def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> As
     if full.startswith("sqlite"):
         return _sqlite_engine(full)
     return create_async_engine(
-        full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
+        full,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=pre_ping,
+        hide_parameters=True,  # an error's text (and so a log line) never shows a value
     )
 
 
@@ -50,7 +54,9 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         _create_private_file(Path(database).expanduser())
-    engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
+    engine = create_async_engine(
+        url, pool_size=5, max_overflow=5, connect_args={"timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

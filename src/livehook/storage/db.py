@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from livehook import metrics
 from livehook.storage.database import create_engine
 from livehook.storage.errors import translated
 from livehook.storage.migrate import migrate, needs_migration
@@ -56,6 +58,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Commit on success, roll back on any exception. The database's refusals leave as
         ``ValueRefused`` or ``DatabaseUnavailable`` (see ``storage.errors``)."""
+        started = time.perf_counter()
         try:
             if self._sqlite_turn is None:
                 async with self.engine.begin() as conn:
@@ -68,6 +71,8 @@ class Database:
             if storage_error is None:
                 raise
             raise storage_error from exc
+        finally:
+            metrics.TRANSACTION_SECONDS.observe(time.perf_counter() - started)
 
     async def ping(self) -> bool:
         try:
