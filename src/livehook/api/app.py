@@ -12,7 +12,7 @@ from livehook import __version__
 from livehook.api.errors import install_error_handlers
 from livehook.api.guards import RefuseNul
 from livehook.api.limits import BodySizeLimit
-from livehook.api.observability import RequestObservability
+from livehook.api.observability import RequestObservability, fastapi_options
 from livehook.api.openapi import install_openapi
 from livehook.api.routes import (
     catalog,
@@ -128,6 +128,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url="/redoc",
+        **fastapi_options(),
     )
     app.state.services = services
     app.state.settings = settings

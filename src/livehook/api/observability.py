@@ -84,3 +84,17 @@ class RequestObservability:
                     status=status,
                     duration_ms=round(seconds * 1000, 2),
                 )
+
+
+def fastapi_options() -> dict[str, Any]:
+    """Turn off FastAPI's own telemetry where it has some (0.16x): livehook makes the request
+    spans itself, and FastAPI's would also record validation errors with their input values,
+    where a secret can be."""
+    import inspect
+
+    from fastapi import FastAPI
+
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    return {"telemetry": off}
