@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,23 +61,32 @@ def serving(env: dict[str, str], *args: str, ready_timeout: float = 30) -> Itera
         text=True,
     )
     server = Server(f"http://127.0.0.1:{port}", proc)
+    # Read as it is written: a chatty server (an outage logs a line per request) must never
+    # block on a full pipe.
+    lines: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
     try:
         _wait_ready(server, ready_timeout)
         yield server
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            server.output, _ = proc.communicate(timeout=15)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-            server.output, _ = proc.communicate()
+            proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
+        server.output = "".join(lines)
 
 
 def _wait_ready(server: Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise AssertionError(f"serve exited early:\n{server.proc.communicate()[0]}")
+            raise AssertionError(f"serve exited early (code {server.proc.returncode})")
         try:
             if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
                 return
