@@ -130,6 +130,13 @@ def worker(
     burst: Annotated[
         bool, typer.Option("--burst", help="Run until no delivery is due, then exit.")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Serve /metrics, /healthz and /readyz on this port."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface of the metrics port.")
+    ] = DEFAULT_HOST,
 ) -> None:
     """Run a delivery worker. Any number of them can share one PostgreSQL."""
     import gc
@@ -137,9 +144,11 @@ def worker(
 
     from livehook.api.app import build_worker
     from livehook.logs import configure_logging
+    from livehook.tracing import configure_tracing
 
     settings = _settings()
     configure_logging(settings.log_level)
+    configure_tracing()
 
     async def work(services: Services) -> int:
         if services.db.dialect != "sqlite" and await services.db.needs_migration():
@@ -157,9 +166,17 @@ def worker(
         # What exists now lives as long as the process: out of the collector's passes, which
         # otherwise rescan it all (measured: 6-13 % less CPU per delivery).
         gc.freeze()
+        monitor = None
+        if metrics_port is not None:
+            from livehook.monitor import MonitorServer
+
+            monitor = MonitorServer(services.db, runner, host=metrics_host, port=metrics_port)
+            await monitor.start()
         try:
             await runner.run(until_idle=burst)
         finally:
+            if monitor is not None:
+                await monitor.stop()
             await runner.close()
         return runner.attempts_made
 
@@ -172,16 +189,22 @@ def worker(
 
 @app.command()
 def prune() -> None:
-    """Remove delivery payloads older than the retention period; attempts and counts stay."""
+    """Remove delivery payloads older than the retention period (attempts and counts stay)
+    and idempotency keys older than 24 hours."""
     settings = _settings()
 
-    async def run(services: Services) -> int:
-        return await services.deliveries.prune()
+    async def run(services: Services) -> tuple[int, int]:
+        from livehook.services.clock import system_clock
+        from livehook.services.idempotency import prune_keys
 
-    count = _with_services(run)
+        keys = await prune_keys(services.db, now=system_clock())
+        return await services.deliveries.prune(), keys
+
+    count, keys = _with_services(run)
     console.print(
         f"[green]✓[/] pruned {count} delivery payloads older than {settings.retention_days} days"
     )
+    console.print(f"[green]✓[/] forgot {keys} idempotency keys older than 24 hours")
 
 
 @app.command()

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         path = self.home / SECRET_KEY_FILE
         if path.exists():
             return path.read_text().strip()
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.home)
         key = secrets.token_urlsafe(32)
         path.touch(mode=0o600)
         path.write_text(key + "\n")
@@ -105,3 +105,12 @@ class Settings(BaseSettings):
         if "{session_id}" not in value:
             raise ValueError("must contain `{session_id}`, where the session's id goes")
         return value
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` readable by its owner only (0700, whatever the umask): it holds the
+    database and the encryption key. An existing directory is left as its owner set it."""
+    if path.is_dir():
+        return
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)

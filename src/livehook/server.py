@@ -16,6 +16,7 @@ from livehook.config import SECRET_KEY_FILE, Settings
 from livehook.logs import configure_logging
 from livehook.portal.welcome import print_sign_in_link
 from livehook.services.registry import Services
+from livehook.tracing import configure_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +61,13 @@ async def _has_full_access_key(services: Services) -> bool:
 
 
 def _greet(console: Console, key: str, settings: Settings, callback_secret: str) -> None:
+    if not console.is_terminal:
+        # A log file or a container's log keeps what it is given: no secret goes there.
+        console.print(
+            "A [bold]default[/] account was created. Its first key is shown only on a terminal; "
+            "make one with `livehook keys create --account default`."
+        )
+        return
     console.print(
         Panel.fit(
             f"A [bold]default[/] account was created with one full-access API key:\n\n"
@@ -74,8 +82,17 @@ def _greet(console: Console, key: str, settings: Settings, callback_secret: str)
     )
 
 
+async def _prepare_once(settings: Settings, console: Console, base_url: str) -> None:
+    services = build_services(settings)
+    try:
+        await prepare(services, settings, console, base_url)
+    finally:
+        await services.db.dispose()
+
+
 def run_server(settings: Settings, *, host: str, port: int, console: Console) -> None:
     configure_logging(settings.log_level)
+    configure_tracing()
     try:
         # Bound before anything is printed or created: a taken port fails at once, plainly.
         sock = _bind(host, port)
@@ -85,10 +102,9 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
             "Is another `livehook serve` running? Choose another port with --port."
         )
         raise SystemExit(1) from None
-    services = build_services(settings)
     base = f"http://{host}:{port}"
     try:
-        asyncio.run(prepare(services, settings, console, base))
+        asyncio.run(_prepare_once(settings, console, base))
     except NotMigratedError as exc:
         sock.close()
         console.print(f"[bold red]error:[/] {exc}")
@@ -98,9 +114,17 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
         f"OpenAPI [bold]{base}/openapi.json[/]"
     )
     _describe_setup(console, settings)
-    app = create_app(settings, services)
+    # Built afresh: the start-up loop has closed, and nothing opened on it (a pooled
+    # connection, a lock) may be used on the server's loop.
+    app = create_app(settings, build_services(settings))
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,  # livehook writes its own access line, with the request id
+        log_config=None,  # uvicorn's lines go through livehook's logging set-up
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     # The app and its imports live as long as the process: out of the collector's passes

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from livehook import __version__
-from tests.support.processes import env_for, run_cli, serving
+from tests.support.processes import env_for, run_cli, serving, serving_on_a_terminal
 
 KEY_PATTERN = re.compile(r"lh_[A-Za-z0-9_-]{40,}")
 
@@ -27,18 +27,26 @@ def test_version(home: Path) -> None:
 
 def test_serve_creates_default_key_once_and_it_works(home: Path) -> None:
     env = env_for(home)
-    with serving(env) as server:
+    with serving_on_a_terminal(env) as server:
         me = httpx.get(f"{server.base}/v1/me", headers={"Authorization": "Bearer nope"})
         assert me.status_code == 401
-    keys = KEY_PATTERN.findall(server.output)
+    keys = set(KEY_PATTERN.findall(server.output))
     assert len(keys) == 1, server.output
     assert f"{server.base}/docs" in server.output.replace("\n", "")
     assert (home / "secret.key").exists()
 
     with serving(env) as server:
-        me = httpx.get(f"{server.base}/v1/me", headers={"Authorization": f"Bearer {keys[0]}"})
+        me = httpx.get(f"{server.base}/v1/me", headers={"Authorization": f"Bearer {keys.pop()}"})
         assert me.status_code == 200 and me.json()["data"]["account_name"] == "default"
     assert not KEY_PATTERN.findall(server.output)  # shown once
+
+
+def test_the_first_key_never_reaches_a_log_file(home: Path) -> None:
+    """With its output going to a file or a pipe (a container's log), serve prints no secret."""
+    with serving(env_for(home)) as server:
+        pass
+    assert not KEY_PATTERN.findall(server.output), server.output
+    assert "livehook keys create --account default" in server.output.replace("\n", "")
 
 
 def test_keys_create_json_then_revoke(home: Path) -> None:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,23 +64,32 @@ def serving(
         text=True,
     )
     server = Server(f"http://127.0.0.1:{port}", proc)
+    # Read as it is written: a chatty server (an outage logs a line per request) must never
+    # block on a full pipe.
+    lines: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
     try:
         _wait_ready(server, ready_timeout)
         yield server
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            server.output, _ = proc.communicate(timeout=15)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-            server.output, _ = proc.communicate()
+            proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
+        server.output = "".join(lines)
 
 
 def _wait_ready(server: Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise AssertionError(f"serve exited early:\n{server.proc.communicate()[0]}")
+            raise AssertionError(f"serve exited early (code {server.proc.returncode})")
         try:
             if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
                 return
@@ -87,3 +97,50 @@ def _wait_ready(server: Server, timeout: float) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("serve did not become ready")
+
+
+@contextmanager
+def serving_on_a_terminal(env: dict[str, str], *args: str) -> Iterator[Server]:
+    """`livehook serve` with its output on a pseudo-terminal, as a person starting it sees it."""
+    import os
+    import pty
+
+    port = free_port()
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*LIVEHOOK, "serve", "--port", str(port), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        text=True,
+    )
+    os.close(secondary)
+    server = Server(f"http://127.0.0.1:{port}", proc)
+    try:
+        _wait_ready(server, 30)
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        server.output = _drain(primary)
+
+
+def _drain(fd: int) -> str:
+    import os
+
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the terminal's other side has closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks).decode(errors="replace")

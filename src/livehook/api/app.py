@@ -11,7 +11,10 @@ from fastapi import FastAPI
 from livehook import __version__
 from livehook.api.docs import install_docs
 from livehook.api.errors import install_error_handlers
+from livehook.api.guards import RefuseNul
 from livehook.api.limits import BodySizeLimit
+from livehook.api.observability import RequestObservability, fastapi_options
+from livehook.api.openapi import install_openapi
 from livehook.api.routes import (
     aliases,
     callbacks,
@@ -27,6 +30,7 @@ from livehook.api.routes import (
     stats,
     webhooks,
 )
+from livehook.api.routes import metrics as metrics_routes
 from livehook.config import Settings
 from livehook.constants import MAX_REQUEST_BODY_BYTES
 from livehook.crypto import SecretBox
@@ -139,6 +143,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         worker = (
             build_worker(settings, services, listeners=listeners) if settings.run_worker else None
         )
+        app.state.worker = worker  # /readyz reports its health
         if worker is not None:
             listeners.on_connect.append(worker.endpoint_back)
             worker.start()
@@ -159,14 +164,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         # Served from vendored assets by install_docs, not FastAPI's CDN-backed pages.
         docs_url=None,
         redoc_url=None,
+        **fastapi_options(),
     )
     app.state.services = services
     app.state.listeners = listeners
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     install_docs(app)
     for module in (health, me, keys, webhooks, sessions, events, stats, deliveries, catalog):
         app.include_router(module.router)
+    app.include_router(metrics_routes.router)
     app.router.routes.append(mcp.route)
     app.include_router(portal_links.router)
     install_portal(app, settings.secret_keys()[0])
@@ -174,4 +182,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(callbacks.router)
     app.include_router(aliases.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BODY_BYTES)
+    app.add_middleware(RefuseNul)
+    app.add_middleware(RequestObservability)  # outermost: sees every answer, even a refusal
     return app

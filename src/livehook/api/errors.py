@@ -12,8 +12,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from livehook.api.envelope import error_response
 from livehook.services.errors import ServiceError
+from livehook.storage.errors import DatabaseUnavailable, ValueRefused
 
 log = structlog.get_logger(__name__)
+# How long a client should wait when the database does not answer (a restart, a failover).
+RETRY_AFTER_SECONDS = 5
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -26,6 +29,7 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -76,6 +80,21 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
+async def _on_value_refused(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValueRefused)
+    return error_response(400, "invalid_value", f"{exc}: check the request's values")
+
+
+async def _on_database_unavailable(_: Request, exc: Exception) -> Response:
+    log.warning("database unavailable", error=str(exc.__cause__ or exc))
+    return error_response(
+        503,
+        "unavailable",
+        "the service is briefly unavailable; retry after the delay in Retry-After",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
     return error_response(500, "internal_error", "internal error; it has been logged")
@@ -86,4 +105,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _on_service_error)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(ValueRefused, _on_value_refused)
+    app.add_exception_handler(DatabaseUnavailable, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

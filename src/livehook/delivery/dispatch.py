@@ -93,6 +93,7 @@ class Job:
     delivery: Delivery
     token: str
     target: Target
+    origin: Mapping[str, str] | None = None  # trace context of the request behind its event
 
     @property
     def delivery_id(self) -> str:

@@ -188,6 +188,10 @@ class EndpointLimits(Generic[T]):
             endpoint.waiting.clear()
         return items
 
+    def open_breakers(self, now: datetime) -> int:
+        """Endpoints whose breaker is open now (paused: nothing is sent to them)."""
+        return sum(e.breaker.state(now) == "open" for e in self._endpoints.values())
+
     @property
     def waiting_count(self) -> int:
         return sum(len(e.waiting) for e in self._endpoints.values())

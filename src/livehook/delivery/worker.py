@@ -15,6 +15,8 @@ its leases end and the rows come due again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import json
 import random
 import secrets
 import time
@@ -23,6 +25,7 @@ from datetime import datetime
 
 import structlog
 
+from livehook import metrics, tracing
 from livehook.crypto import SecretBox
 from livehook.delivery.config import (
     BURST_WAIT,
@@ -43,14 +46,16 @@ from livehook.delivery.dispatch import (
 )
 from livehook.delivery.limits import EndpointLimits
 from livehook.delivery.sender import Sender
-from livehook.domain.deliveries import REASON_ENDPOINT_DISABLED
+from livehook.domain.deliveries import REASON_ENDPOINT_DISABLED, Delivery
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.deliveries import prune_payloads
+from livehook.services.idempotency import prune_keys
 from livehook.services.webhooks import WebhookService
-from livehook.storage.db import Database
+from livehook.storage.db import Database, Transaction
 from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
 from livehook.storage.repositories.deliveries import DeliveryRepository
+from livehook.storage.repositories.events import EventRepository
 
 log = structlog.get_logger(__name__)
 
@@ -93,6 +98,8 @@ class Worker:
         self._returning: datetime | None = None  # when the rows released last come due
         self._run_task: asyncio.Task[None] | None = None
         self.listener: PostgresListener | SqliteWatcher | None = None  # while running
+        self.running = False
+        self.heartbeat: float | None = None  # time.monotonic() of the last pass of the loop
 
     # --- driving it ------------------------------------------------------------------------
 
@@ -106,8 +113,11 @@ class Worker:
         self.listener = listener = self._listener()
         if listener is not None:
             await listener.start()
+        self.running = True
         try:
             while not self._stopping:
+                self.heartbeat = time.monotonic()
+                metrics.ENDPOINTS_PAUSED.set(self._limits.open_breakers(self._clock()))
                 try:
                     await self._maybe_prune()
                     await self._fill()
@@ -123,6 +133,7 @@ class Worker:
                 if not self._stopping:
                     await self.wakeup.wait(self._config.poll_interval_s)
         finally:
+            self.running = False
             await self._shutdown()
             if listener is not None:
                 await listener.stop()
@@ -136,6 +147,16 @@ class Worker:
             or self._returning <= now
             or (self._returning - now > BURST_WAIT)
         )
+
+    def health(self) -> str:
+        """``ok``, ``stopped`` (its loop ended, e.g. it died) or ``stale`` (no pass of its loop
+        for three poll intervals and the longest claim or record could take)."""
+        if not self.running:
+            return "stopped"
+        stale_after = 3 * self._config.poll_interval_s + self._config.lease_s
+        if self.heartbeat is None or time.monotonic() - self.heartbeat > stale_after:
+            return "stale"
+        return "ok"
 
     def start(self) -> None:
         """Run in the background (inside ``livehook serve``)."""
@@ -217,6 +238,7 @@ class Worker:
                 if isinstance(t := targets[d.endpoint_key], Unavailable) and t.fail
             ]
             await repo.fail_leased(ended, token, REASON_ENDPOINT_DISABLED, now)
+            origins = await _origins(tx, claimed) if tracing.enabled() else {}
         releases: list[tuple[Job, datetime]] = []
         sends: list[Job] = []
         mono = time.monotonic()
@@ -231,7 +253,7 @@ class Worker:
                     )
                     await self._release_ids([delivery.id], token, now + UNAVAILABLE_RETRY)
                 continue
-            job = Job(delivery, token, target)
+            job = Job(delivery, token, target, origins.get(delivery.event_id))
             verdict, at = self._limits.admit(delivery.endpoint_key, job, now, mono)
             if verdict == "send":
                 sends.append(job)
@@ -275,10 +297,18 @@ class Worker:
         task.add_done_callback(self._tasks.discard)
 
     async def _process(self, job: Job) -> None:
+        # This task's own context: every line it logs names its delivery and event.
+        structlog.contextvars.bind_contextvars(
+            delivery_id=job.delivery_id, event_id=job.delivery.event_id
+        )
         key = job.delivery.endpoint_key
         booked = answered = False
         try:
-            sent = await send_attempt(job, self._sender, self._clock)
+            delivery = job.delivery
+            with tracing.attempt_span(
+                delivery.id, delivery.event_id, delivery.event_type, job.origin
+            ):
+                sent = await send_attempt(job, self._sender, self._clock)
             succeeded = sent.result.succeeded
             opened_until = self._limits.finish(
                 key, job.delivery_id, succeeded, self._clock(), time.monotonic()
@@ -291,6 +321,7 @@ class Worker:
                 answered = True
                 self._answered(key)
             decision = decide(job, sent, self._rand())
+            metrics.observe_attempt(decision.kind, sent.result.status, sent.result.duration_ms)
             queued = await self._record(Finished(job, sent, decision, opened_until))
             if queued is None:
                 log.warning("lease lost before the attempt was recorded", delivery=job.delivery_id)
@@ -323,7 +354,10 @@ class Worker:
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._to_record.append((finished, future))
         if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._write_records(), name="livehook-record")
+            # A context of its own, not the delivery's whose attempt happened to start it.
+            self._recorder = asyncio.create_task(
+                self._write_records(), name="livehook-record", context=contextvars.Context()
+            )
         return await future
 
     async def _write_records(self) -> None:
@@ -411,8 +445,17 @@ class Worker:
                 now=self._clock(),
                 batch_size=self._config.prune_batch,
             )
+            keys = await prune_keys(
+                self._db, now=self._clock(), batch_size=self._config.prune_batch
+            )
         except Exception:
             log.exception("pruning payloads failed; will try again")
             return
-        if pruned:
-            log.info("pruned delivery payloads", count=pruned)
+        if pruned or keys:
+            log.info("pruned delivery payloads", count=pruned, idempotency_keys=keys)
+
+
+async def _origins(tx: Transaction, claimed: list[Delivery]) -> dict[str, dict[str, str]]:
+    """The trace context stored with each claimed delivery's event (read only when tracing)."""
+    stored = await EventRepository(tx).trace_contexts({d.event_id for d in claimed})
+    return {event_id: json.loads(text) for event_id, text in stored.items()}

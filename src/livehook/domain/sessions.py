@@ -21,6 +21,7 @@ from livehook.domain.catalog import (
 )
 from livehook.domain.catalog import check_model as catalog_check_model
 from livehook.domain.retry import RetryPolicy
+from livehook.domain.values import json_problem
 from livehook.domain.verdicts import check_unit_interval, check_verdict
 
 # tenant_metadata is echoed in every verdict payload: keep it small enough to sign and send.
@@ -106,6 +107,9 @@ def check_tenant_metadata(value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, Mapping):
         raise FieldError("tenant_metadata", "tenant_metadata must be a JSON object")
+    problem = json_problem(value, "tenant_metadata")
+    if problem:  # the verdict's payload must be able to carry it
+        raise FieldError("tenant_metadata", problem)
     try:
         # The standard library's JSON, as storage uses: it refuses datetimes, NaN and the like.
         text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))

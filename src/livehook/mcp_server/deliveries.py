@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from livehook.api.envelope import Page
 from livehook.api.pagination import page_of
+from livehook.api.schemas.common import AwareUtcTime
 from livehook.api.schemas.deliveries import AttemptPublic, DeliveryDetailPublic, DeliveryPublic
 from livehook.constants import DEFAULT_PAGE_SIZE
 from livehook.domain.scopes import DELIVERIES_READ, DELIVERIES_WRITE
@@ -37,10 +38,10 @@ def register(server: MCPServer[Any], services: Services, caller: Caller) -> None
         model: Annotated[str | None, Field(max_length=32)] = None,
         status: Literal["pending", "succeeded", "failed"] | None = None,
         created_after: Annotated[
-            AwareDatetime | None, Field(description="Inclusive; ISO 8601 with a zone.")
+            AwareUtcTime | None, Field(description="Inclusive; ISO 8601 with a zone.")
         ] = None,
         created_before: Annotated[
-            AwareDatetime | None, Field(description="Exclusive; ISO 8601 with a zone.")
+            AwareUtcTime | None, Field(description="Exclusive; ISO 8601 with a zone.")
         ] = None,
     ) -> Page[DeliveryPublic]:
         filters = DeliveryFilters(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from livehook.api.schemas.sessions import as_utc
+from livehook.api.schemas.common import UtcTime
 from livehook.api.schemas.stats import FunnelPublic
 from livehook.domain.scopes import STATS_READ
 from livehook.mcp_server.access import Caller, ToolContext
@@ -27,10 +26,10 @@ def register(server: MCPServer[Any], services: Services, caller: Caller) -> None
     async def get_funnel(
         ctx: ToolContext,
         start: Annotated[
-            datetime | None, Field(description="Sessions created from (inclusive; UTC if no zone).")
+            UtcTime | None, Field(description="Sessions created from (inclusive; UTC if no zone).")
         ] = None,
         end: Annotated[
-            datetime | None, Field(description="Until (exclusive; UTC if no zone); default now.")
+            UtcTime | None, Field(description="Until (exclusive; UTC if no zone); default now.")
         ] = None,
         external_tracker: Annotated[str | None, Field(max_length=255)] = None,
         model: Annotated[str | None, Field(max_length=32)] = None,
@@ -38,8 +37,8 @@ def register(server: MCPServer[Any], services: Services, caller: Caller) -> None
         async with caller(ctx, STATS_READ) as principal:
             report = await services.stats.funnel(
                 principal,
-                start=as_utc(start),
-                end=as_utc(end),
+                start=start,
+                end=end,
                 external_tracker=external_tracker,
                 model=model,
             )

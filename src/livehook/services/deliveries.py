@@ -26,6 +26,7 @@ from livehook.domain.webhooks import Webhook
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
+from livehook.services.idempotency import Idempotency, claim, record
 from livehook.services.webhooks import WebhookService
 from livehook.storage.db import Database
 from livehook.storage.notify import notify_deliveries
@@ -175,9 +176,17 @@ class DeliveryService:
                 raise NotFound(f"delivery {delivery_id} not found")
             return DeliveryDetail(delivery, await repo.attempts(delivery_id))
 
-    async def redeliver(self, principal: Principal, delivery_id: str) -> Delivery:
+    async def redeliver(
+        self,
+        principal: Principal,
+        delivery_id: str,
+        *,
+        idempotency: Idempotency[Delivery] | None = None,
+    ) -> Delivery:
         now = self._clock()
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                await claim(tx, principal.account_id, idempotency, now)
             repo = DeliveryLogRepository(tx)
             current = await repo.get(delivery_id, account_id=principal.account_id)
             if current is None:
@@ -196,11 +205,20 @@ class DeliveryService:
                 raise Conflict(f"delivery {delivery_id} is being attempted right now")
             await notify_deliveries(tx)
             delivery = await repo.get(delivery_id)
+            assert delivery is not None
+            if idempotency is not None:
+                await record(tx, principal.account_id, idempotency, delivery)
         self._on_enqueued()
-        assert delivery is not None
         return delivery
 
-    async def recover(self, principal: Principal, webhook_id: str, since: datetime) -> int:
+    async def recover(
+        self,
+        principal: Principal,
+        webhook_id: str,
+        since: datetime,
+        *,
+        idempotency: Idempotency[int] | None = None,
+    ) -> int:
         """Queue again every failed delivery of the endpoint created since ``since``."""
         webhook = await self._webhook(principal, webhook_id)
         if not webhook.active:
@@ -209,14 +227,25 @@ class DeliveryService:
         if since > now:
             raise InvalidRequest("since must not be in the future", field="since")
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                await claim(tx, principal.account_id, idempotency, now)
             count = await DeliveryLogRepository(tx).recover(webhook_id, since, now)
             if count:
                 await notify_deliveries(tx)
+            if idempotency is not None:
+                await record(tx, principal.account_id, idempotency, count)
         if count:
             self._on_enqueued()
         return count
 
-    async def send_test(self, principal: Principal, webhook_id: str, event_type: str) -> Delivery:
+    async def send_test(
+        self,
+        principal: Principal,
+        webhook_id: str,
+        event_type: str,
+        *,
+        idempotency: Idempotency[Delivery] | None = None,
+    ) -> Delivery:
         """A signed example of ``event_type`` to this endpoint only, marked as a test in the
         body (``"test": true``) and the headers (``X-Webhook-Test: true``), logged like any
         other delivery."""
@@ -277,6 +306,8 @@ class DeliveryService:
             completed_at=None,
         )
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                await claim(tx, principal.account_id, idempotency, now)
             await DeliveryLogRepository(tx).add_event(
                 event_id=event_id,
                 account_id=webhook.account_id,
@@ -287,6 +318,8 @@ class DeliveryService:
             )
             await DeliveryRepository(tx).add(delivery)
             await notify_deliveries(tx)
+            if idempotency is not None:
+                await record(tx, principal.account_id, idempotency, delivery)
         self._on_enqueued()
         return delivery
 

@@ -20,10 +20,12 @@ signs; the delivery keeps its profile, so every attempt's headers match its body
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from livehook import metrics, tracing
 from livehook.domain import payloads, profiles
 from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
@@ -146,9 +148,10 @@ async def fan_out(
 ) -> int:
     """Enqueue one pending delivery per recipient of each of `events` (already stored), in one
     statement and with one notification however many there are; returns how many."""
-    rows = [
-        row for event in events for row in recipients(event, candidates=candidates, session=session)
-    ]
+    per_event = [recipients(event, candidates=candidates, session=session) for event in events]
+    for event_rows in per_event:
+        metrics.FANOUT.observe(len(event_rows))
+    rows = [row for event_rows in per_event for row in event_rows]
     outbox = OutboxRepository(tx)
     await outbox.enqueue(rows, now=now)
     if rows:
@@ -166,5 +169,6 @@ async def emit(
     fan_out: FanOut = fan_out,
 ) -> int:
     """Store `events` and fan them out; returns the number of deliveries enqueued."""
-    await EventRepository(tx).add_many(events)
+    origin = tracing.current_carrier()
+    await EventRepository(tx).add_many(events, trace_context=json.dumps(origin) if origin else None)
     return await fan_out(tx, events, candidates=candidates, session=session, now=now)

@@ -7,7 +7,9 @@ so the answer exists exactly when the work does. Later requests with the key:
 - another fingerprint: `IdempotencyConflict` (409 `idempotency_conflict`), as the key is bound
   to the request it first came with.
 Only answers of work that committed are stored: a refused request (4xx) changed nothing, so its
-retry simply runs again. Keys are per account.
+retry simply runs again. Keys are per account, and kept for `KEY_TTL` (24 hours, as Stripe's):
+`livehook prune` and the worker's retention pass forget older ones, after which a key may be
+used again.
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import orjson
 
 from livehook.services.errors import Conflict, InvalidRequest
-from livehook.storage.db import Transaction
+from livehook.storage.db import Database, Transaction
 from livehook.storage.repositories.idempotency import IdempotencyRepository
 
 MAX_KEY_CHARS = 255  # the column's width; UUIDs (the usual key) are 36
+# How long a key and its answer are kept: far beyond any client's retry window.
+KEY_TTL = timedelta(hours=24)
+# Keys forgotten per transaction: short transactions that never hold up a write for long.
+PRUNE_BATCH = 1000
 T = TypeVar("T")
 
 
@@ -53,6 +59,12 @@ class Idempotency(Generic[T]):
     key: str
     fingerprint: str
     render: Callable[[T], StoredResponse]
+    # How the stored answer is kept at rest and read back (encrypted when it holds a secret).
+    seal: Callable[[str], str] = str
+    unseal: Callable[[str], str] = str
+
+    def sealed(self, seal: Callable[[str], str], unseal: Callable[[str], str]) -> Idempotency[T]:
+        return Idempotency(self.key, self.fingerprint, self.render, seal, unseal)
 
 
 def check_key(key: str) -> str:
@@ -87,7 +99,7 @@ async def claim(tx: Transaction, account_id: str, request: Idempotency[Any], now
             "this Idempotency-Key was used with a different request; use a new key",
             key=request.key,
         )
-    raise Replayed(StoredResponse(stored.status_code, stored.response_body))
+    raise Replayed(StoredResponse(stored.status_code, request.unseal(stored.response_body)))
 
 
 async def record(
@@ -96,6 +108,17 @@ async def record(
     """Render the answer for `result` and store it under the claimed key."""
     response = request.render(result)
     await IdempotencyRepository(tx).complete(
-        account_id, request.key, response.status_code, response.body
+        account_id, request.key, response.status_code, request.seal(response.body)
     )
     return response
+
+
+async def prune_keys(db: Database, *, now: datetime, batch_size: int = PRUNE_BATCH) -> int:
+    """Forget keys older than ``KEY_TTL``, a batch per transaction; returns how many."""
+    total = 0
+    while True:
+        async with db.transaction() as tx:
+            pruned = await IdempotencyRepository(tx).prune(now - KEY_TTL, limit=batch_size)
+        total += pruned
+        if pruned < batch_size:
+            return total

@@ -14,6 +14,7 @@ from livehook.domain.webhooks import rotation_overlap
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import InvalidRequest, NotFound
+from livehook.services.idempotency import Idempotency, claim, record
 from livehook.storage.db import Database
 from livehook.storage.repositories.accounts import AccountRepository, ApiKeyRepository
 
@@ -48,6 +49,7 @@ class KeyService:
         account_id: str | None = None,
         name: str = "default",
         scopes: Collection[str] = (),
+        idempotency: Idempotency[CreatedKey] | None = None,
     ) -> CreatedKey:
         """A key for an account given by id, or by name (the account is made if new)."""
         try:
@@ -58,6 +60,9 @@ class KeyService:
         callback_secret = ids.new_callback_secret()
         now = self._clock()
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                assert account_id is not None, "idempotency keys belong to an account"
+                await claim(tx, account_id, idempotency, now)
             accounts = AccountRepository(tx)
             account = await self._account(accounts, account_name, account_id)
             if account is None:
@@ -78,9 +83,12 @@ class KeyService:
                 key_hash=hash_api_key(plaintext),
                 callback_secret_encrypted=self._box.encrypt(callback_secret),
             )
-        return CreatedKey(
-            key=key, account=account, plaintext=plaintext, callback_secret=callback_secret
-        )
+            created = CreatedKey(
+                key=key, account=account, plaintext=plaintext, callback_secret=callback_secret
+            )
+            if idempotency is not None:
+                await record(tx, account.id, idempotency, created)
+        return created
 
     @staticmethod
     async def _account(
@@ -119,16 +127,27 @@ class KeyService:
             raise NotFound(f"API key {key_id} not found")
         return key
 
-    async def revoke(self, key_id: str, *, account_id: str | None = None) -> ApiKey:
+    async def revoke(
+        self,
+        key_id: str,
+        *,
+        account_id: str | None = None,
+        idempotency: Idempotency[ApiKey] | None = None,
+    ) -> ApiKey:
         """Revoke at once; revoking an already revoked key is a no-op that still succeeds."""
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                assert account_id is not None, "idempotency keys belong to an account"
+                await claim(tx, account_id, idempotency, self._clock())
             repo = ApiKeyRepository(tx)
             key = await repo.get(key_id, account_id=account_id)
             if key is None:
                 raise NotFound(f"API key {key_id} not found")
             await repo.revoke(key_id, at=self._clock(), account_id=account_id)
             revoked = await repo.get(key_id)
-        assert revoked is not None
+            assert revoked is not None
+            if idempotency is not None:
+                await record(tx, revoked.account_id, idempotency, revoked)
         return revoked
 
     async def rotate_callback_secret(

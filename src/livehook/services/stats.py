@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from livehook.domain import catalog
 from livehook.domain.accounts import Principal
@@ -42,7 +42,8 @@ class StatsService:
     ) -> FunnelReport:
         """The funnel of the sessions the account created in [start, end)."""
         end = end or self._clock()
-        start = start or end - DEFAULT_FUNNEL_WINDOW
+        # The default window, cut at the earliest time a datetime holds (`to` near year 1).
+        start = start or end - min(DEFAULT_FUNNEL_WINDOW, end - datetime.min.replace(tzinfo=UTC))
         if start >= end:
             raise InvalidRequest("`from` must be before `to`", field="from")
         if model is not None:

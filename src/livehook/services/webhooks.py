@@ -25,6 +25,7 @@ from livehook.domain.webhooks import (
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
+from livehook.services.idempotency import Idempotency, claim, record
 from livehook.storage.db import Database, Transaction
 from livehook.storage.repositories.webhooks import DuplicateWebhookError, WebhookRepository
 
@@ -87,15 +88,28 @@ class WebhookService:
     def _encode_headers(self, headers: Mapping[str, str]) -> str | None:
         return self._box.encrypt(json.dumps(dict(headers))) if headers else None
 
-    async def create(self, principal: Principal, draft: WebhookDraft) -> WithSecret:
-        return await self._create(principal, draft, await self._checked_url(draft.url))
+    async def create(
+        self,
+        principal: Principal,
+        draft: WebhookDraft,
+        *,
+        idempotency: Idempotency[WithSecret] | None = None,
+    ) -> WithSecret:
+        url = await self._checked_url(draft.url)
+        return await self._create(principal, draft, url, idempotency)
 
     async def create_internal(self, principal: Principal, draft: WebhookDraft) -> WithSecret:
         """Create an endpoint whose URL livehook made itself (a `livehook listen` endpoint):
         the rules for customer URLs do not apply to it."""
-        return await self._create(principal, draft, draft.url)
+        return await self._create(principal, draft, draft.url, None)
 
-    async def _create(self, principal: Principal, draft: WebhookDraft, url: str) -> WithSecret:
+    async def _create(
+        self,
+        principal: Principal,
+        draft: WebhookDraft,
+        url: str,
+        idempotency: Idempotency[WithSecret] | None,
+    ) -> WithSecret:
         values = _validated(draft, self.default_profile)
         now = self._clock()
         secret = ids.new_signing_secret()
@@ -115,15 +129,20 @@ class WebhookService:
         )
         try:
             async with self._db.transaction() as tx:
+                if idempotency is not None:
+                    await claim(tx, principal.account_id, idempotency, now)
                 repo = self.repository(tx)
                 existing = await repo.find_duplicate(principal.key_id, url, webhook.model)
                 if existing:
                     raise _duplicate(existing)
                 await repo.add(webhook, headers_encrypted=self._encode_headers(webhook.headers))
                 await repo.add_secret(ids.new_id("whs"), webhook.id, self._box.encrypt(secret), now)
+                created = WithSecret(webhook, secret)
+                if idempotency is not None:
+                    await record(tx, principal.account_id, idempotency, created)
         except DuplicateWebhookError:
             raise await self._raced_duplicate(principal.key_id, url, webhook.model) from None
-        return WithSecret(webhook, secret)
+        return created
 
     async def get(self, principal: Principal, webhook_id: str) -> Webhook:
         async with self._db.transaction() as tx:
@@ -150,13 +169,18 @@ class WebhookService:
             )
 
     async def update(
-        self, principal: Principal, webhook_id: str, changes: Mapping[str, Any]
+        self,
+        principal: Principal,
+        webhook_id: str,
+        changes: Mapping[str, Any],
+        *,
+        idempotency: Idempotency[Webhook] | None = None,
     ) -> Webhook:
         """Apply the fields present in ``changes``; the URL is checked again if it changes."""
         url = await self._checked_url(changes["url"]) if "url" in changes else None
         now = self._clock()
         try:
-            return await self._update(principal, webhook_id, changes, url, now)
+            return await self._update(principal, webhook_id, changes, url, now, idempotency)
         except _RacedDuplicate as raced:
             raise await self._raced_duplicate(*raced.args) from None
 
@@ -167,8 +191,11 @@ class WebhookService:
         changes: Mapping[str, Any],
         url: str | None,
         now: datetime,
+        idempotency: Idempotency[Webhook] | None,
     ) -> Webhook:
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                await claim(tx, principal.account_id, idempotency, now)
             repo = self.repository(tx)
             current = await self._get(repo, principal, webhook_id)
             merged = _merge(current, changes, url)
@@ -198,16 +225,33 @@ class WebhookService:
             except DuplicateWebhookError:
                 raise _RacedDuplicate(current.api_key_id, merged.url, values["model"]) from None
             updated = await repo.get(webhook_id, account_id=principal.account_id)
-        assert updated is not None
+            assert updated is not None
+            if idempotency is not None:
+                await record(tx, principal.account_id, idempotency, updated)
         return updated
 
-    async def delete(self, principal: Principal, webhook_id: str) -> None:
+    async def delete(
+        self,
+        principal: Principal,
+        webhook_id: str,
+        *,
+        idempotency: Idempotency[None] | None = None,
+    ) -> None:
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                await claim(tx, principal.account_id, idempotency, self._clock())
             if not await self.repository(tx).delete(webhook_id, account_id=principal.account_id):
                 raise NotFound(f"webhook {webhook_id} not found")
+            if idempotency is not None:
+                await record(tx, principal.account_id, idempotency, None)
 
     async def rotate_secret(
-        self, principal: Principal, webhook_id: str, overlap_seconds: int | None = None
+        self,
+        principal: Principal,
+        webhook_id: str,
+        overlap_seconds: int | None = None,
+        *,
+        idempotency: Idempotency[WithSecret] | None = None,
     ) -> WithSecret:
         """A new secret; the current one keeps signing beside it for the overlap."""
         try:
@@ -217,6 +261,8 @@ class WebhookService:
         now = self._clock()
         secret = ids.new_signing_secret()
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                await claim(tx, principal.account_id, idempotency, now)
             repo = self.repository(tx)
             webhook = await self._get(repo, principal, webhook_id)
             await repo.delete_expired_secrets(webhook_id, now)
@@ -227,7 +273,10 @@ class WebhookService:
             await repo.expire_secrets([s.id for s in keep if s.expires_at is None], ends)
             await repo.expire_secrets([s.id for s in drop], now)
             await repo.add_secret(ids.new_id("whs"), webhook_id, self._box.encrypt(secret), now)
-        return WithSecret(webhook, secret, ends if overlap else None)
+            rotated = WithSecret(webhook, secret, ends if overlap else None)
+            if idempotency is not None:
+                await record(tx, principal.account_id, idempotency, rotated)
+        return rotated
 
     async def signing_secrets(self, tx: Transaction, webhook_id: str, now: datetime) -> list[str]:
         """The secrets that sign a delivery now, newest first (decrypted)."""

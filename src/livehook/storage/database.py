@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +42,21 @@ def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> As
     if full.startswith("sqlite"):
         return _sqlite_engine(full)
     return create_async_engine(
-        full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
+        full,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=pre_ping,
+        hide_parameters=True,  # an error's text (and so a log line) never shows a value
     )
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_size=5, max_overflow=5, connect_args={"timeout": 30})
+        _create_private_file(Path(database).expanduser())
+    engine = create_async_engine(
+        url, pool_size=5, max_overflow=5, connect_args={"timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,3 +76,14 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Make the database file (and its directory) readable by the owner only, whatever the
+    umask; SQLite gives its -wal and -shm files the database file's permissions."""
+    if not path.parent.is_dir():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        path.chmod(0o600)

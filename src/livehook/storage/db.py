@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from livehook import metrics
 from livehook.storage.database import create_engine
+from livehook.storage.errors import translated
 from livehook.storage.migrate import migrate, needs_migration
 
 
@@ -53,13 +56,23 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """Commit on success, roll back on any exception."""
-        if self._sqlite_turn is None:
-            async with self.engine.begin() as conn:
+        """Commit on success, roll back on any exception. The database's refusals leave as
+        ``ValueRefused`` or ``DatabaseUnavailable`` (see ``storage.errors``)."""
+        started = time.perf_counter()
+        try:
+            if self._sqlite_turn is None:
+                async with self.engine.begin() as conn:
+                    yield Transaction(conn)
+                return
+            async with self._sqlite_turn, self.engine.begin() as conn:
                 yield Transaction(conn)
-            return
-        async with self._sqlite_turn, self.engine.begin() as conn:
-            yield Transaction(conn)
+        except (SQLAlchemyError, OSError, OverflowError) as exc:
+            storage_error = translated(exc)
+            if storage_error is None:
+                raise
+            raise storage_error from exc
+        finally:
+            metrics.TRANSACTION_SECONDS.observe(time.perf_counter() - started)
 
     async def ping(self) -> bool:
         try:

@@ -142,6 +142,9 @@ events = Table(
     Column("model", String(32), nullable=True),
     Column("external_tracker", String(255), nullable=True),
     Column("session_created_at", UTCDateTime(), nullable=True),
+    # W3C `traceparent`/`tracestate` of the request that created the event (JSON), when traced:
+    # each delivery attempt's span links to it.
+    Column("trace_context", String(512), nullable=True),
     Index(None, "account_id", "created_at"),
     Index(None, "session_id", "created_at"),
     # Covers the funnel query with or without its filters: an index-only range scan, no join.

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from livehook.api.deps import FullAccessPrincipal, ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
+from livehook.api.schemas.common import AwareUtcTime
 from livehook.api.schemas.deliveries import DeliveryPublic
 from livehook.api.schemas.webhooks import RotateSecret
 from livehook.domain.accounts import Principal
@@ -24,8 +25,8 @@ Reader = Annotated[Principal, Depends(require(DELIVERIES_READ))]
 Event = Annotated[str | None, Query(max_length=64, description="Event type.")]
 Model = Annotated[str | None, Query(max_length=32)]
 Status = Annotated[Literal["pending", "succeeded", "failed"] | None, Query()]
-After = Annotated[AwareDatetime | None, Query(description="Inclusive.")]
-Before = Annotated[AwareDatetime | None, Query(description="Exclusive.")]
+After = Annotated[AwareUtcTime | None, Query(description="Inclusive.")]
+Before = Annotated[AwareUtcTime | None, Query(description="Exclusive.")]
 
 
 class CallbackSecretRotated(BaseModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from livehook.api.deps import ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
+from livehook.api.idempotent import IdempotencyKey, answer, rendering
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
+from livehook.api.schemas.common import AwareUtcTime
 from livehook.api.schemas.deliveries import (
     AttemptPublic,
     DeliveryDetailPublic,
@@ -45,8 +46,8 @@ async def list_deliveries(
     event: Annotated[str | None, Query(max_length=64, description="Event type.")] = None,
     model: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[Literal["pending", "succeeded", "failed"] | None, Query()] = None,
-    created_after: Annotated[AwareDatetime | None, Query(description="Inclusive.")] = None,
-    created_before: Annotated[AwareDatetime | None, Query(description="Exclusive.")] = None,
+    created_after: Annotated[AwareUtcTime | None, Query(description="Inclusive.")] = None,
+    created_before: Annotated[AwareUtcTime | None, Query(description="Exclusive.")] = None,
 ) -> Envelope[Page[DeliveryPublic]]:
     filters = DeliveryFilters(
         event_type=event,
@@ -87,10 +88,19 @@ async def get_delivery(
     responses=CONFLICT,
 )
 async def redeliver(
-    delivery_id: str, principal: Writer, services: ServicesDep
-) -> Envelope[DeliveryPublic]:
-    delivery = await services.deliveries.redeliver(principal, delivery_id)
-    return Envelope(data=DeliveryPublic.of(delivery), message="delivery queued")
+    delivery_id: str,
+    request: Request,
+    principal: Writer,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    return await answer(
+        request,
+        idempotency_key,
+        None,
+        lambda idem: services.deliveries.redeliver(principal, delivery_id, idempotency=idem),
+        rendering(202, DeliveryPublic.of, "delivery queued"),
+    )
 
 
 @router.post(
@@ -101,10 +111,24 @@ async def redeliver(
     responses=CONFLICT,
 )
 async def recover(
-    webhook_id: str, body: RecoverRequest, principal: Writer, services: ServicesDep
-) -> Envelope[RecoverResult]:
-    count = await services.deliveries.recover(principal, webhook_id, body.since)
-    return Envelope(data=RecoverResult(count=count), message=f"{count} deliveries queued")
+    webhook_id: str,
+    body: RecoverRequest,
+    request: Request,
+    principal: Writer,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    return await answer(
+        request,
+        idempotency_key,
+        body,
+        lambda idem: services.deliveries.recover(
+            principal, webhook_id, body.since, idempotency=idem
+        ),
+        rendering(
+            202, lambda count: RecoverResult(count=count), lambda n: f"{n} deliveries queued"
+        ),
+    )
 
 
 @router.post(
@@ -116,10 +140,23 @@ async def recover(
 )
 async def send_test_event(
     webhook_id: str,
+    request: Request,
     principal: Writer,
     services: ServicesDep,
     body: SendTestRequest | None = None,
-) -> Envelope[DeliveryPublic]:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     event_type = body.event_type if body else SendTestRequest().event_type
-    delivery = await services.deliveries.send_test(principal, webhook_id, event_type)
-    return Envelope(data=DeliveryPublic.of(delivery), message="test event queued")
+    return await answer(
+        request,
+        idempotency_key,
+        body,
+        lambda idem: services.deliveries.send_test(
+            principal, webhook_id, event_type, idempotency=idem
+        ),
+        rendering(202, DeliveryPublic.of, "test event queued"),
+    )
+
+
+def _recovered(count: int) -> RecoverResult:
+    return RecoverResult(count=count)

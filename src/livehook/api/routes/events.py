@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -10,7 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from livehook.api.deps import ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
-from livehook.api.schemas.sessions import EventPublic, as_utc
+from livehook.api.schemas.common import UtcTime
+from livehook.api.schemas.sessions import EventPublic
 from livehook.domain.accounts import Principal
 from livehook.domain.scopes import SESSIONS_READ
 from livehook.domain.sessions import EventQuery
@@ -32,15 +32,15 @@ async def list_events(
     session_id: Annotated[str | None, Query(max_length=36)] = None,
     type: Annotated[str | None, Query(max_length=40, description="An event type.")] = None,
     created_after: Annotated[
-        datetime | None, Query(description="Inclusive; UTC if no zone.")
+        UtcTime | None, Query(description="Inclusive; UTC if no zone.")
     ] = None,
-    created_before: Annotated[datetime | None, Query(description="Exclusive.")] = None,
+    created_before: Annotated[UtcTime | None, Query(description="Exclusive.")] = None,
 ) -> Envelope[Page[EventPublic]]:
     query = EventQuery(
         session_id=session_id,
         type=type,
-        created_after=as_utc(created_after),
-        created_before=as_utc(created_before),
+        created_after=created_after,
+        created_before=created_before,
     )
     rows = await services.sessions.list_events(principal, query, after=cursor, limit=limit + 1)
     return Envelope(data=page_of(rows, limit, EventPublic.of))

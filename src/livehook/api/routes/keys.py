@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from livehook.api.deps import FullAccessPrincipal, ServicesDep
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
+from livehook.api.idempotent import IdempotencyKey, answer, rendering
 from livehook.api.schemas.keys import KeyCreate, KeyCreated, KeyPublic
 from livehook.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from livehook.services.keys import CreatedKey
 
 router = APIRouter(prefix="/v1/keys", tags=["api keys"], responses=ERROR_RESPONSES)
 
@@ -42,23 +44,49 @@ async def list_keys(
     summary="Create a key (its secrets are shown once)",
 )
 async def create_key(
-    body: KeyCreate, principal: FullAccessPrincipal, services: ServicesDep
-) -> Envelope[KeyCreated]:
-    created = await services.keys.create(
-        account_id=principal.account_id, name=body.name, scopes=body.scopes
-    )
-    public = KeyPublic.of(created.key)
-    return Envelope(
-        data=KeyCreated(
-            **public.model_dump(), key=created.plaintext, callback_secret=created.callback_secret
+    body: KeyCreate,
+    request: Request,
+    principal: FullAccessPrincipal,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    return await answer(
+        request,
+        idempotency_key,
+        body,
+        lambda idem: services.keys.create(
+            account_id=principal.account_id, name=body.name, scopes=body.scopes, idempotency=idem
         ),
-        message="API key created; store the key and callback_secret now: they are not shown again",
+        rendering(
+            201,
+            _created,
+            "API key created; store the key and callback_secret now: they are not shown again",
+        ),
+        sealed_with=services.box,
+    )
+
+
+def _created(created: CreatedKey) -> KeyCreated:
+    public = KeyPublic.of(created.key)
+    return KeyCreated(
+        **public.model_dump(), key=created.plaintext, callback_secret=created.callback_secret
     )
 
 
 @router.delete("/{key_id}", response_model=Envelope[KeyPublic], summary="Revoke a key at once")
 async def revoke_key(
-    key_id: str, principal: FullAccessPrincipal, services: ServicesDep
-) -> Envelope[KeyPublic]:
-    key = await services.keys.revoke(key_id, account_id=principal.account_id)
-    return Envelope(data=KeyPublic.of(key), message="API key revoked")
+    key_id: str,
+    request: Request,
+    principal: FullAccessPrincipal,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    return await answer(
+        request,
+        idempotency_key,
+        None,
+        lambda idem: services.keys.revoke(
+            key_id, account_id=principal.account_id, idempotency=idem
+        ),
+        rendering(200, KeyPublic.of, "API key revoked"),
+    )

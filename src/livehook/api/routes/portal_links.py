@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from livehook.api.deps import FullAccessPrincipal, ServicesDep
 from livehook.api.envelope import ERROR_RESPONSES, Envelope
+from livehook.api.schemas.common import RequestModel
 from livehook.domain.portal import CAPABILITIES, LINK_PATH, MAX_LINK_TTL
 
 router = APIRouter(prefix="/v1/portal-links", tags=["portal"], responses=ERROR_RESPONSES)
 
 
-class PortalLinkCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PortalLinkCreate(RequestModel):
     capabilities: list[str] = Field(
         default_factory=lambda: ["view"],
         max_length=len(CAPABILITIES),
@@ -24,6 +23,7 @@ class PortalLinkCreate(BaseModel):
         "traffic), `secrets` (rotate signing secrets).",
     )
     expires_in: int | None = Field(
+        strict=True,
         default=None,
         ge=60,
         le=int(MAX_LINK_TTL.total_seconds()),

@@ -8,15 +8,16 @@ key with another body is refused with 409 `idempotency_conflict`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from livehook.api.deps import ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, ErrorEnvelope, Page
+from livehook.api.idempotent import IdempotencyKey, answer, rendering
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
+from livehook.api.schemas.common import UtcTime
 from livehook.api.schemas.sessions import (
     FailureReport,
     ResultReport,
@@ -24,33 +25,16 @@ from livehook.api.schemas.sessions import (
     SessionDetail,
     SessionPublic,
     StageReport,
-    as_utc,
 )
 from livehook.domain.accounts import Principal
 from livehook.domain.scopes import SESSIONS_READ, SESSIONS_WRITE
 from livehook.domain.sessions import SessionQuery, Verdict
-from livehook.services.idempotency import (
-    MAX_KEY_CHARS,
-    Idempotency,
-    Replayed,
-    StoredResponse,
-    check_key,
-    request_fingerprint,
-)
+from livehook.services.idempotency import Idempotency
 from livehook.services.sessions import SessionDraft, SessionView
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
 Reader = Annotated[Principal, Depends(require(SESSIONS_READ))]
 Writer = Annotated[Principal, Depends(require(SESSIONS_WRITE))]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=MAX_KEY_CHARS,
-        description="Makes retries safe: the same key and body return the first answer.",
-    ),
-]
-REPLAYED_HEADER = "Idempotent-Replayed"
 WRITE_RESPONSES: dict[int | str, dict[str, object]] = {
     409: {
         "model": ErrorEnvelope,
@@ -59,21 +43,6 @@ WRITE_RESPONSES: dict[int | str, dict[str, object]] = {
     }
 }
 Write = Callable[[Idempotency[SessionView] | None], Awaitable[SessionView]]
-
-
-def _rendering(status: int, message: str) -> Callable[[SessionView], StoredResponse]:
-    def render(view: SessionView) -> StoredResponse:
-        envelope = Envelope[SessionDetail](data=SessionDetail.of_view(view), message=message)
-        return StoredResponse(status, envelope.model_dump_json())
-
-    return render
-
-
-def _response(stored: StoredResponse, *, replayed: bool = False) -> Response:
-    headers = {REPLAYED_HEADER: "true"} if replayed else None
-    return Response(
-        stored.body, status_code=stored.status_code, media_type="application/json", headers=headers
-    )
 
 
 async def _answer(
@@ -85,20 +54,9 @@ async def _answer(
     status: int = 200,
     message: str,
 ) -> Response:
-    """Run `write`, idempotently when a key was sent; the answer is rendered once, stored, and
-    returned as those exact bytes."""
-    render = _rendering(status, message)
-    idempotency = None
-    if key is not None:
-        fingerprint = request_fingerprint(
-            request.method, request.url.path, body.model_dump(mode="json", exclude_unset=True)
-        )
-        idempotency = Idempotency(check_key(key), fingerprint, render)
-    try:
-        view = await write(idempotency)
-    except Replayed as replay:
-        return _response(replay.response, replayed=True)
-    return _response(render(view))
+    return await answer(
+        request, key, body, write, rendering(status, SessionDetail.of_view, message)
+    )
 
 
 @router.post(
@@ -139,17 +97,17 @@ async def list_sessions(
     external_id: Annotated[str | None, Query(max_length=255)] = None,
     external_tracker: Annotated[str | None, Query(max_length=255)] = None,
     created_after: Annotated[
-        datetime | None, Query(description="Inclusive; UTC if no zone.")
+        UtcTime | None, Query(description="Inclusive; UTC if no zone.")
     ] = None,
-    created_before: Annotated[datetime | None, Query(description="Exclusive.")] = None,
+    created_before: Annotated[UtcTime | None, Query(description="Exclusive.")] = None,
 ) -> Envelope[Page[SessionPublic]]:
     query = SessionQuery(
         status=status,
         model=model,
         external_id=external_id,
         external_tracker=external_tracker,
-        created_after=as_utc(created_after),
-        created_before=as_utc(created_before),
+        created_after=created_after,
+        created_before=created_before,
     )
     rows = await services.sessions.list_page(principal, query, after=cursor, limit=limit + 1)
     return Envelope(data=page_of(rows, limit, SessionPublic.of))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from livehook.api.deps import ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope
-from livehook.api.schemas.sessions import as_utc
+from livehook.api.schemas.common import UtcTime
 from livehook.api.schemas.stats import FunnelPublic
 from livehook.domain.accounts import Principal
 from livehook.domain.scopes import STATS_READ
@@ -28,19 +27,19 @@ async def funnel(
     principal: Reader,
     services: ServicesDep,
     start: Annotated[
-        datetime | None,
+        UtcTime | None,
         Query(alias="from", description="Sessions created from (inclusive); default 30 days ago."),
     ] = None,
     end: Annotated[
-        datetime | None, Query(alias="to", description="Until (exclusive); default now.")
+        UtcTime | None, Query(alias="to", description="Until (exclusive); default now.")
     ] = None,
     external_tracker: Annotated[str | None, Query(max_length=255)] = None,
     model: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Envelope[FunnelPublic]:
     report = await services.stats.funnel(
         principal,
-        start=as_utc(start),
-        end=as_utc(end),
+        start=start,
+        end=end,
         external_tracker=external_tracker,
         model=model,
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from livehook.api.deps import ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
+from livehook.api.idempotent import IdempotencyKey, answer, rendering
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
 from livehook.api.schemas.webhooks import (
     RotateSecret,
@@ -18,7 +19,7 @@ from livehook.api.schemas.webhooks import (
 )
 from livehook.domain.accounts import Principal
 from livehook.domain.scopes import WEBHOOKS_READ, WEBHOOKS_WRITE
-from livehook.services.webhooks import WebhookDraft
+from livehook.services.webhooks import WebhookDraft, WithSecret
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 Reader = Annotated[Principal, Depends(require(WEBHOOKS_READ))]
@@ -33,28 +34,33 @@ Writer = Annotated[Principal, Depends(require(WEBHOOKS_WRITE))]
     responses={409: ERROR_RESPONSES[404] | {"description": "Already registered"}},
 )
 async def create_webhook(
-    body: WebhookCreate, principal: Writer, services: ServicesDep
-) -> Envelope[WebhookWithSecret]:
-    created = await services.webhooks.create(
-        principal,
-        WebhookDraft(
-            url=body.url,
-            description=body.description,
-            events=tuple(body.events),
-            model=body.model,
-            payload_format=body.payload_format,
-            signature_scheme=body.signature_scheme,
-            wire_profile=body.wire_profile,
-            retry_policy=body.retry_policy,
-            timeout_seconds=body.timeout_seconds,
-            headers=body.headers,
-        ),
+    body: WebhookCreate,
+    request: Request,
+    principal: Writer,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    draft = WebhookDraft(
+        url=body.url,
+        description=body.description,
+        events=tuple(body.events),
+        model=body.model,
+        payload_format=body.payload_format,
+        signature_scheme=body.signature_scheme,
+        wire_profile=body.wire_profile,
+        retry_policy=body.retry_policy,
+        timeout_seconds=body.timeout_seconds,
+        headers=body.headers,
     )
-    return Envelope(
-        data=WebhookWithSecret(
-            **WebhookPublic.of(created.webhook).model_dump(), secret=created.secret
+    return await answer(
+        request,
+        idempotency_key,
+        body,
+        lambda idem: services.webhooks.create(principal, draft, idempotency=idem),
+        rendering(
+            201, _with_secret, "webhook created; store the secret now: it is not shown again"
         ),
-        message="webhook created; store the secret now: it is not shown again",
+        sealed_with=services.box,
     )
 
 
@@ -83,19 +89,38 @@ async def get_webhook(
 
 @router.patch("/{webhook_id}", response_model=Envelope[WebhookPublic], summary="Change an endpoint")
 async def update_webhook(
-    webhook_id: str, body: WebhookUpdate, principal: Writer, services: ServicesDep
-) -> Envelope[WebhookPublic]:
+    webhook_id: str,
+    body: WebhookUpdate,
+    request: Request,
+    principal: Writer,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     changes = body.model_dump(exclude_unset=True)
-    webhook = await services.webhooks.update(principal, webhook_id, changes)
-    return Envelope(data=WebhookPublic.of(webhook), message="webhook updated")
+    return await answer(
+        request,
+        idempotency_key,
+        body,
+        lambda idem: services.webhooks.update(principal, webhook_id, changes, idempotency=idem),
+        rendering(200, WebhookPublic.of, "webhook updated"),
+    )
 
 
 @router.delete("/{webhook_id}", response_model=Envelope[None], summary="Delete an endpoint")
 async def delete_webhook(
-    webhook_id: str, principal: Writer, services: ServicesDep
-) -> Envelope[None]:
-    await services.webhooks.delete(principal, webhook_id)
-    return Envelope(data=None, message="webhook deleted")
+    webhook_id: str,
+    request: Request,
+    principal: Writer,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    return await answer(
+        request,
+        idempotency_key,
+        None,
+        lambda idem: services.webhooks.delete(principal, webhook_id, idempotency=idem),
+        rendering(200, lambda _: None, "webhook deleted"),
+    )
 
 
 @router.post(
@@ -105,17 +130,30 @@ async def delete_webhook(
 )
 async def rotate_secret(
     webhook_id: str,
+    request: Request,
     principal: Writer,
     services: ServicesDep,
     body: RotateSecret | None = None,
-) -> Envelope[WebhookWithSecret]:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     overlap = body.overlap_seconds if body else None
-    rotated = await services.webhooks.rotate_secret(principal, webhook_id, overlap)
-    return Envelope(
-        data=WebhookWithSecret(
-            **WebhookPublic.of(rotated.webhook).model_dump(),
-            secret=rotated.secret,
-            previous_secret_expires_at=rotated.previous_secret_expires_at,
+    return await answer(
+        request,
+        idempotency_key,
+        body,
+        lambda idem: services.webhooks.rotate_secret(
+            principal, webhook_id, overlap, idempotency=idem
         ),
-        message="secret rotated; store the new secret now: it is not shown again",
+        rendering(
+            200, _with_secret, "secret rotated; store the new secret now: it is not shown again"
+        ),
+        sealed_with=services.box,
+    )
+
+
+def _with_secret(shown: WithSecret) -> WebhookWithSecret:
+    return WebhookWithSecret(
+        **WebhookPublic.of(shown.webhook).model_dump(),
+        secret=shown.secret,
+        previous_secret_expires_at=shown.previous_secret_expires_at,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from livehook.api.schemas.common import AwareUtcTime, RequestModel
 from livehook.domain.deliveries import Attempt, Delivery
 from livehook.domain.listening import is_listen_url
 
@@ -103,10 +104,8 @@ class DeliveryDetailPublic(DeliveryPublic):
     attempts: list[AttemptPublic]
 
 
-class RecoverRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    since: AwareDatetime = Field(
+class RecoverRequest(RequestModel):
+    since: AwareUtcTime = Field(
         description="Re-queue failed deliveries created at or after this time (with a zone).",
         examples=["2026-02-10T00:00:00Z"],
     )
@@ -116,9 +115,7 @@ class RecoverResult(BaseModel):
     count: int = Field(description="Failed deliveries queued again.")
 
 
-class SendTestRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SendTestRequest(RequestModel):
     event_type: str = Field(
         default="verification.completed",
         max_length=64,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from livehook.api.schemas.common import RequestModel
 from livehook.domain.accounts import ApiKey
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KeyCreate(RequestModel):
     name: str = Field(default="default", min_length=1, max_length=100)
     scopes: list[str] = Field(
         default_factory=list, description="Empty means full access.", max_length=20

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from livehook.api.schemas.common import RequestModel
 from livehook.api.schemas.webhooks import RetryPolicyField, WireProfileName
 from livehook.domain import catalog, payloads, profiles
 from livehook.domain.sessions import (
@@ -23,36 +23,20 @@ from livehook.domain.sessions import (
 from livehook.services.sessions import SessionView
 
 MAX_URL_CHARS = 2048
-CreatedAfter = Annotated[
-    datetime | None, Query(description="Created at or after (ISO 8601; UTC if no zone).")
-]
-CreatedBefore = Annotated[
-    datetime | None, Query(description="Created before (ISO 8601; UTC if no zone).")
-]
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """Query times without a zone are read as UTC, the zone of every time the API returns."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+MAX_FRAMES = max(model.frames for model in catalog.MODELS.values())
 
 
 def _label(description: str) -> Any:
     return Field(default=None, min_length=1, max_length=MAX_LABEL_CHARS, description=description)
 
 
-class WebhookConfig(BaseModel):
+class WebhookConfig(RequestModel):
     """VerifEye's verification configuration: `eventCallbackUrl` is `callback_url`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     eventCallbackUrl: str | None = Field(default=None, max_length=MAX_URL_CHARS)
 
 
-class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SessionCreate(RequestModel):
     model: str = Field(
         max_length=32,
         examples=[catalog.RECOMMENDED_MODEL],
@@ -112,12 +96,15 @@ class SessionCreate(BaseModel):
             raise ValueError(str(exc)) from None
 
 
-class StageReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StageReport(RequestModel):
     stage: str = Field(max_length=40, examples=["verification.started"])
     trust_score: float | None = Field(
-        default=None, ge=0, le=1, allow_inf_nan=False, description="The running trust score."
+        default=None,
+        ge=0,
+        le=1,
+        strict=True,
+        allow_inf_nan=False,
+        description="The running trust score.",
     )
 
     @field_validator("stage")
@@ -130,26 +117,27 @@ class StageReport(BaseModel):
             raise ValueError(str(exc)) from None
 
 
-class ResultReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResultReport(RequestModel):
     verdict: Literal["live", "fake"]
-    real_score: float = Field(ge=0, le=1, allow_inf_nan=False, description="Liveness, 0..1.")
-    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    real_score: float = Field(
+        ge=0, le=1, strict=True, allow_inf_nan=False, description="Liveness, 0..1."
+    )
+    confidence: float = Field(ge=0, le=1, strict=True, allow_inf_nan=False)
     input_source: str = Field(min_length=1, max_length=64, examples=["rest_frames"])
-    processing_ms: int = Field(ge=0, le=86_400_000)
-    frames_processed: int = Field(ge=0, description="At most the session model's frames.")
+    processing_ms: int = Field(ge=0, le=86_400_000, strict=True)
+    frames_processed: int = Field(
+        ge=0, le=MAX_FRAMES, strict=True, description="At most the session model's frames."
+    )
     warning: str | None = Field(default=None, max_length=500)
     face_collision: bool = Field(
         default=False,
+        strict=True,
         description="The uniqueness check matched an existing person (live verdicts only): "
         "emits face.collision before verification.completed.",
     )
 
 
-class FailureReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FailureReport(RequestModel):
     code: str = Field(pattern=payloads.ERROR_CODE_PATTERN, examples=["video_pipeline_error"])
     message: str = Field(min_length=1, max_length=payloads.MAX_ERROR_MESSAGE_CHARS)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from livehook.api.schemas.common import RequestModel
 from livehook.domain.webhooks import (
     DEFAULT_TIMEOUT_SECONDS,
     MAX_TIMEOUT_SECONDS,
@@ -16,7 +17,7 @@ from livehook.domain.webhooks import (
 )
 
 RetryPolicyField = Annotated[
-    Literal["standard", "once"] | list[Annotated[int, Field(ge=1, le=86400)]],
+    Literal["standard", "once"] | list[Annotated[int, Field(ge=1, le=86400, strict=True)]],
     Field(
         description="`standard` (0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20 % jitter), "
         "`once` (one retry), or a list of delays in seconds between attempts.",
@@ -43,9 +44,7 @@ Headers = Annotated[
 ]
 
 
-class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookCreate(RequestModel):
     url: str = Field(max_length=2048, examples=["https://example.com/webhooks/livehook"])
     description: str = Field(default="", max_length=500)
     events: EventList = Field(default_factory=list)
@@ -59,15 +58,13 @@ class WebhookCreate(BaseModel):
         default=None, description="Default: the wire profile's (`verifeye`: `once`; `standard`)."
     )
     timeout_seconds: int = Field(
-        default=DEFAULT_TIMEOUT_SECONDS, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS
+        default=DEFAULT_TIMEOUT_SECONDS, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS, strict=True
     )
     headers: Headers = Field(default_factory=dict)
 
 
-class WebhookUpdate(BaseModel):
+class WebhookUpdate(RequestModel):
     """Only the fields sent are changed."""
-
-    model_config = ConfigDict(extra="forbid")
 
     url: str | None = Field(default=None, max_length=2048)
     description: str | None = Field(default=None, max_length=500)
@@ -78,7 +75,7 @@ class WebhookUpdate(BaseModel):
     wire_profile: WireProfileName | None = None
     retry_policy: RetryPolicyField | None = None
     timeout_seconds: int | None = Field(
-        default=None, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS
+        default=None, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS, strict=True
     )
     headers: Headers | None = None
     status: Literal["active", "disabled"] | None = None
@@ -104,13 +101,12 @@ class WebhookUpdate(BaseModel):
         return value
 
 
-class RotateSecret(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RotateSecret(RequestModel):
     overlap_seconds: int | None = Field(
         default=None,
         ge=0,
         le=7 * 86400,
+        strict=True,
         description="How long the old secret keeps signing beside the new one (default 24 h).",
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -46,9 +46,19 @@ class EventRepository:
     def __init__(self, tx: Transaction) -> None:
         self._conn = tx.conn
 
-    async def add_many(self, new: Sequence[Event]) -> None:
+    async def add_many(self, new: Sequence[Event], *, trace_context: str | None = None) -> None:
         if new:
-            await self._conn.execute(insert(events), [_row(e) for e in new])
+            rows = [_row(e) | {"trace_context": trace_context} for e in new]
+            await self._conn.execute(insert(events), rows)
+
+    async def trace_contexts(self, event_ids: Collection[str]) -> dict[str, str]:
+        """The stored trace context of each of ``event_ids`` that has one."""
+        if not event_ids:
+            return {}
+        query = select(events.c.id, events.c.trace_context).where(
+            events.c.id.in_(list(event_ids)), events.c.trace_context.is_not(None)
+        )
+        return {row.id: row.trace_context for row in await self._conn.execute(query)}
 
     async def get(self, event_id: str, *, account_id: str) -> Event | None:
         query = select(events).where(events.c.id == event_id, events.c.account_id == account_id)

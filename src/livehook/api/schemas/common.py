@@ -1,0 +1,58 @@
+"""The edge: request bodies and query times are refused here if storage could not hold them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
+
+from livehook.domain.values import in_utc, json_problem
+
+# An ISO 8601 date and time. Pydantic alone also reads numbers (`0.5`, `false`) as unix times.
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+class RequestModel(BaseModel):
+    """A request body: unknown fields refused, and nothing storage cannot hold (integers beyond
+    64 bits, NUL characters, non-finite numbers) anywhere in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        problem = json_problem(data)
+        if problem:
+            raise ValueError(problem)
+        return data
+
+
+def _iso_time_only(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_TIME.match(value):
+        raise ValueError("must be an ISO 8601 time such as 2026-02-10T00:00:00Z")
+    return value
+
+
+def _needs_zone(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("must carry a zone (e.g. `Z` or `+02:00`)")
+    return moment
+
+
+_Time = Annotated[datetime, BeforeValidator(_iso_time_only)]
+# A time read as UTC when it has no zone, always returned in UTC (years 1 to 9999 there).
+UtcTime = Annotated[_Time, AfterValidator(in_utc)]
+# The same, with a zone required.
+AwareUtcTime = Annotated[_Time, AfterValidator(_needs_zone), AfterValidator(in_utc)]
+
+CreatedAfter = Annotated[
+    UtcTime | None, Query(description="Created at or after (ISO 8601; UTC if no zone).")
+]
+CreatedBefore = Annotated[
+    UtcTime | None, Query(description="Created before (ISO 8601; UTC if no zone).")
+]
