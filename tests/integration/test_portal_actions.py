@@ -114,3 +114,23 @@ async def test_revoking_a_key_asks_first_then_stops_it(
     assert revoked.status_code == 303
     assert await services.keys.authenticate(full_key) is None
     assert "Add webhook" not in (await client.get(f"/portal/keys/{acme.key_id}")).text
+
+
+async def test_the_webhook_page_charts_outcomes_per_hour(
+    client: httpx.AsyncClient, services: Services, acme: Principal
+) -> None:
+    from sqlalchemy import update
+
+    from livehook.storage.tables import deliveries
+
+    hook = await _webhook(services, acme)
+    for _ in range(3):
+        await services.deliveries.send_test(acme, hook, "verification.completed")
+    async with services.db.transaction() as tx:  # as if the worker had sent them
+        await tx.conn.execute(
+            update(deliveries).where(deliveries.c.webhook_id == hook).values(status="failed")
+        )
+    page = (await client.get(f"/portal/webhooks/{hook}")).text
+    hour = datetime.now(UTC).strftime("%H:00")
+    assert f"<td>{hour}</td><td>0</td><td>3</td>" in page
+    assert page.count('class="bad-bar"') == 24 + 7

@@ -65,3 +65,22 @@ def test_failure_window_forgets_expired_keys_when_full() -> None:
     window.fail("b", T0)
     window.fail("c", T0 + timedelta(minutes=20))  # a and b expired: swept out first
     assert set(window._failures) == {"c"}
+
+
+def test_bucket_series_fills_empty_steps_oldest_first() -> None:
+    from livehook.domain.deliveries import bucket_series
+
+    end = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
+    hour = 3600
+    now_bucket = int(end.timestamp()) // hour
+    series = bucket_series(
+        {(now_bucket, "succeeded"): 4, (now_bucket, "failed"): 1, (now_bucket - 2, "failed"): 2},
+        end=end,
+        step=timedelta(hours=1),
+        buckets=3,
+    )
+    assert [(b.start.hour, b.succeeded, b.failed) for b in series] == [
+        (8, 0, 2),
+        (9, 0, 0),
+        (10, 4, 1),
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
 from livehook.domain import signing
@@ -94,6 +94,35 @@ class StatusCounts:
         """Succeeded out of finished; None when nothing finished (no rate to show)."""
         finished = self.succeeded + self.failed
         return self.succeeded / finished if finished else None
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Deliveries of an endpoint created in [start, start + step), by outcome."""
+
+    start: datetime
+    succeeded: int
+    failed: int
+
+
+def bucket_series(
+    counts: Mapping[tuple[int, str], int], *, end: datetime, step: timedelta, buckets: int
+) -> list[Bucket]:
+    """The last ``buckets`` steps up to ``end``, oldest first, empty ones included.
+
+    ``counts`` maps (bucket number, status) to deliveries, the bucket number being the unix
+    time of creation divided by the step, as the database computes it.
+    """
+    seconds = int(step.total_seconds())
+    last = int(end.timestamp()) // seconds
+    return [
+        Bucket(
+            start=datetime.fromtimestamp(number * seconds, UTC),
+            succeeded=counts.get((number, SUCCEEDED), 0),
+            failed=counts.get((number, FAILED), 0),
+        )
+        for number in range(last - buckets + 1, last + 1)
+    ]
 
 
 def build_request_headers(

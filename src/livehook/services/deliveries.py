@@ -14,11 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from livehook.domain import catalog
 from livehook.domain.accounts import Principal
-from livehook.domain.deliveries import PENDING, Attempt, Delivery, StatusCounts
+from livehook.domain.deliveries import (
+    PENDING,
+    Attempt,
+    Bucket,
+    Delivery,
+    StatusCounts,
+    bucket_series,
+)
 from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
 from livehook.domain.schemas import example_for
 from livehook.domain.webhooks import Webhook
@@ -106,6 +113,20 @@ class DeliveryService:
             StatusCounts(**{k: v for k, v in counts.items() if k in StatusCounts.__slots__})
             for counts in counted
         ]
+
+    async def chart(
+        self, principal: Principal, webhook_id: str, step: timedelta, buckets: int
+    ) -> list[Bucket]:
+        """Succeeded and failed deliveries of the endpoint per ``step``, the last ``buckets``."""
+        await self._webhook(principal, webhook_id)
+        now = self._clock()
+        seconds = int(step.total_seconds())
+        first = (int(now.timestamp()) // seconds - buckets + 1) * seconds
+        async with self._db.transaction() as tx:
+            counts = await DeliveryLogRepository(tx).bucket_counts(
+                webhook_id, datetime.fromtimestamp(first, UTC), seconds
+            )
+        return bucket_series(counts, end=now, step=step, buckets=buckets)
 
     async def list_for_session(
         self, principal: Principal, session_id: str, *, limit: int = 100

@@ -55,9 +55,15 @@ async def webhook_detail(
         principal, webhook_id, [timedelta(hours=24), timedelta(days=7)]
     )
     key = await services.keys.get(webhook.api_key_id, account_id=identity.account_id)
+    hours = await services.deliveries.chart(principal, webhook_id, timedelta(hours=1), 24)
+    days = await services.deliveries.chart(principal, webhook_id, timedelta(days=1), 7)
     context = {
         "webhook": webhook,
         "key": key,
+        "charts": (
+            ("Last 24 hours, per hour", "%H:00", hours),
+            ("Last 7 days, per day", "%a %d", days),
+        ),
         "day": day,
         "week": week,
         "notice": NOTICES.get(notice or ""),
