@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from livehook.domain import catalog
 from livehook.domain.accounts import Principal
 from livehook.domain.deliveries import (
+    HOUR,
     PENDING,
+    Activity,
     Attempt,
-    Bucket,
     Delivery,
     StatusCounts,
-    bucket_series,
+    activity_since,
+    summarize_activity,
 )
 from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
 from livehook.domain.schemas import example_for
@@ -114,19 +116,15 @@ class DeliveryService:
             for counts in counted
         ]
 
-    async def chart(
-        self, principal: Principal, webhook_id: str, step: timedelta, buckets: int
-    ) -> list[Bucket]:
-        """Succeeded and failed deliveries of the endpoint per ``step``, the last ``buckets``."""
+    async def activity(self, principal: Principal, webhook_id: str) -> Activity:
+        """The endpoint's counts for the last 24 h and 7 days and their charts, in one query."""
         await self._webhook(principal, webhook_id)
         now = self._clock()
-        seconds = int(step.total_seconds())
-        first = (int(now.timestamp()) // seconds - buckets + 1) * seconds
         async with self._db.transaction() as tx:
-            counts = await DeliveryLogRepository(tx).bucket_counts(
-                webhook_id, datetime.fromtimestamp(first, UTC), seconds
+            hourly = await DeliveryLogRepository(tx).bucket_counts(
+                webhook_id, activity_since(now), int(HOUR.total_seconds())
             )
-        return bucket_series(counts, end=now, step=step, buckets=buckets)
+        return summarize_activity(hourly, now)
 
     async def list_for_session(
         self, principal: Principal, session_id: str, *, limit: int = 100

@@ -125,8 +125,8 @@ class DeliveryLogRepository:
     async def bucket_counts(
         self, webhook_id: str, since: datetime, step_seconds: int
     ) -> dict[tuple[int, str], int]:
-        """Finished deliveries of the endpoint since ``since``, counted per (unix time //
-        ``step_seconds``, status): the bars of the webhook page's chart."""
+        """Deliveries of the endpoint created since ``since``, counted per (unix time //
+        ``step_seconds``, status): one pass for the webhook page's counts and charts."""
         created = deliveries.c.created_at
         if self._conn.dialect.name == "postgresql":
             epoch: Any = cast(func.floor(func.extract("epoch", created)), Integer)
@@ -135,11 +135,7 @@ class DeliveryLogRepository:
         bucket = (epoch / step_seconds).label("bucket")
         query = (
             select(bucket, deliveries.c.status, func.count())
-            .where(
-                deliveries.c.webhook_id == webhook_id,
-                created >= since,
-                deliveries.c.status != PENDING,
-            )
+            .where(deliveries.c.webhook_id == webhook_id, created >= since)
             .group_by(bucket, deliveries.c.status)
         )
         rows = (await self._conn.execute(query)).all()
