@@ -9,9 +9,9 @@ every attempt, because the timestamp and the signatures (the secrets may rotate)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
 from livehook.domain import profiles
@@ -95,6 +95,84 @@ class StatusCounts:
         """Succeeded out of finished; None when nothing finished (no rate to show)."""
         finished = self.succeeded + self.failed
         return self.succeeded / finished if finished else None
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Deliveries of an endpoint created in [start, start + step), by outcome."""
+
+    start: datetime
+    succeeded: int
+    failed: int
+
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """An endpoint's recent deliveries: counts for the last 24 hours and 7 days, and the bars
+    of the charts (24 hours, 7 days), all from one count per (hour, status)."""
+
+    last_day: StatusCounts
+    last_week: StatusCounts
+    hours: list[Bucket]
+    days: list[Bucket]
+
+
+def activity_since(now: datetime) -> datetime:
+    """Where the counts of ``summarize_activity`` must start: the first of the 7 days."""
+    return datetime.fromtimestamp((_number(now, DAY) - 6) * int(DAY.total_seconds()), UTC)
+
+
+def summarize_activity(hourly: Mapping[tuple[int, str], int], now: datetime) -> Activity:
+    """``hourly`` maps (unix time // 3600, status) to deliveries created since
+    ``activity_since(now)``."""
+    hours_per_day = int(DAY / HOUR)
+    daily: dict[tuple[int, str], int] = {}
+    for (hour, status), count in hourly.items():
+        key = (hour // hours_per_day, status)
+        daily[key] = daily.get(key, 0) + count
+    first_hour = _number(now, HOUR) - 23
+    return Activity(
+        last_day=_counts(hourly, lambda hour: hour >= first_hour),
+        last_week=_counts(hourly, lambda _: True),
+        hours=bucket_series(hourly, end=now, step=HOUR, buckets=24),
+        days=bucket_series(daily, end=now, step=DAY, buckets=7),
+    )
+
+
+def _number(moment: datetime, step: timedelta) -> int:
+    return int(moment.timestamp()) // int(step.total_seconds())
+
+
+def _counts(hourly: Mapping[tuple[int, str], int], within: Callable[[int], bool]) -> StatusCounts:
+    totals = dict.fromkeys(DELIVERY_STATUSES, 0)
+    for (hour, status), count in hourly.items():
+        if within(hour) and status in totals:
+            totals[status] += count
+    return StatusCounts(**totals)
+
+
+def bucket_series(
+    counts: Mapping[tuple[int, str], int], *, end: datetime, step: timedelta, buckets: int
+) -> list[Bucket]:
+    """The last ``buckets`` steps up to ``end``, oldest first, empty ones included.
+
+    ``counts`` maps (bucket number, status) to deliveries, the bucket number being the unix
+    time of creation divided by the step.
+    """
+    seconds = int(step.total_seconds())
+    last = int(end.timestamp()) // seconds
+    return [
+        Bucket(
+            start=datetime.fromtimestamp(number * seconds, UTC),
+            succeeded=counts.get((number, SUCCEEDED), 0),
+            failed=counts.get((number, FAILED), 0),
+        )
+        for number in range(last - buckets + 1, last + 1)
+    ]
 
 
 def build_request_headers(

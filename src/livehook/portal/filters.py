@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment
+
+from livehook.domain.deliveries import Bucket
 
 
 def when(value: datetime | None) -> str:
@@ -39,6 +42,29 @@ def percent(value: float) -> str:
     return f"{value * 100:.1f} %"
 
 
+CHART_HEIGHT = 100  # SVG units; the bars are scaled to the tallest bucket
+
+
+def chart_bars(buckets: Sequence[Bucket]) -> list[dict[str, Any]]:
+    """SVG geometry of stacked bars (succeeded below, failed above), one per bucket."""
+    top = max((b.succeeded + b.failed for b in buckets), default=0) or 1
+    bars = []
+    for n, bucket in enumerate(buckets):
+        ok = CHART_HEIGHT * bucket.succeeded / top
+        bad = CHART_HEIGHT * bucket.failed / top
+        bars.append(
+            {
+                "x": n * 12,
+                "ok_y": CHART_HEIGHT - ok,
+                "ok_h": ok,
+                "bad_y": CHART_HEIGHT - ok - bad,
+                "bad_h": bad,
+                "bucket": bucket,
+            }
+        )
+    return bars
+
+
 def install(env: Environment) -> None:
     env.filters.update(
         when=when,
@@ -46,4 +72,5 @@ def install(env: Environment) -> None:
         as_json=as_json,
         status_class=status_class,
         percent=percent,
+        chart_bars=chart_bars,
     )

@@ -19,7 +19,16 @@ from datetime import datetime, timedelta
 
 from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
-from livehook.domain.deliveries import PENDING, Attempt, Delivery, StatusCounts
+from livehook.domain.deliveries import (
+    HOUR,
+    PENDING,
+    Activity,
+    Attempt,
+    Delivery,
+    StatusCounts,
+    activity_since,
+    summarize_activity,
+)
 from livehook.domain.payloads import PayloadFormat, encode_body
 from livehook.domain.schemas import example_for
 from livehook.domain.webhooks import Webhook
@@ -109,6 +118,16 @@ class DeliveryService:
             StatusCounts(**{k: v for k, v in counts.items() if k in StatusCounts.__slots__})
             for counts in counted
         ]
+
+    async def activity(self, principal: Principal, webhook_id: str) -> Activity:
+        """The endpoint's counts for the last 24 h and 7 days and their charts, in one query."""
+        await self._webhook(principal, webhook_id)
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            hourly = await DeliveryLogRepository(tx).bucket_counts(
+                webhook_id, activity_since(now), int(HOUR.total_seconds())
+            )
+        return summarize_activity(hourly, now)
 
     async def list_for_session(
         self,

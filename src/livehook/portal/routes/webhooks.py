@@ -3,7 +3,7 @@ test event, recover failures."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -51,15 +51,17 @@ async def webhook_detail(
 ) -> Response:
     principal = principal_of(identity)
     webhook = await services.webhooks.get(principal, webhook_id)
-    day, week = await services.deliveries.status_counts(
-        principal, webhook_id, [timedelta(hours=24), timedelta(days=7)]
-    )
     key = await services.keys.get(webhook.api_key_id, account_id=identity.account_id)
+    activity = await services.deliveries.activity(principal, webhook_id)
     context = {
         "webhook": webhook,
         "key": key,
-        "day": day,
-        "week": week,
+        "charts": (
+            ("Last 24 hours, per hour", "%H:00", activity.hours),
+            ("Last 7 days, per day", "%a %d", activity.days),
+        ),
+        "day": activity.last_day,
+        "week": activity.last_week,
         "notice": NOTICES.get(notice or ""),
         "event_types": list(catalog.EVENT_TYPES),
         "overlaps": OVERLAPS,
