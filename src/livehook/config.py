@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from livehook.files import make_private_dir
+
 SECRET_KEY_FILE = "secret.key"
 
 
@@ -69,12 +71,3 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_text(key + "\n")
         return key
-
-
-def make_private_dir(path: Path) -> None:
-    """Create ``path`` readable by its owner only (0700, whatever the umask): it holds the
-    database and the encryption key. An existing directory is left as its owner set it."""
-    if path.is_dir():
-        return
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
