@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from livehook.domain import profiles
+from livehook.files import make_private_dir
 
 SECRET_KEY_FILE = "secret.key"
 
@@ -105,12 +106,3 @@ class Settings(BaseSettings):
         if "{session_id}" not in value:
             raise ValueError("must contain `{session_id}`, where the session's id goes")
         return value
-
-
-def make_private_dir(path: Path) -> None:
-    """Create ``path`` readable by its owner only (0700, whatever the umask): it holds the
-    database and the encryption key. An existing directory is left as its owner set it."""
-    if path.is_dir():
-        return
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)

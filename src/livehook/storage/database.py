@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from livehook.constants import SQLITE_BUSY_TIMEOUT_MS
+from livehook.files import create_private_file
 
 
 class DatabaseURLError(ValueError):
@@ -53,7 +53,7 @@ def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> As
 def _sqlite_engine(url: str) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
-        _create_private_file(Path(database).expanduser())
+        create_private_file(Path(database).expanduser())
     engine = create_async_engine(
         url, pool_size=5, max_overflow=5, connect_args={"timeout": 30}, hide_parameters=True
     )
@@ -76,14 +76,3 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-def _create_private_file(path: Path) -> None:
-    """Make the database file (and its directory) readable by the owner only, whatever the
-    umask; SQLite gives its -wal and -shm files the database file's permissions."""
-    if not path.parent.is_dir():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.parent.chmod(0o700)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        path.chmod(0o600)
