@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,3 +198,47 @@ def test_a_server_without_a_worker_refuses_to_listen_and_says_why(
     assert done.returncode == 1
     last = json.loads(done.stdout.splitlines()[-1])
     assert last["type"] == "error" and "LIVEHOOK_RUN_WORKER=false" in last["message"]
+
+
+def test_readable_lines_one_per_event_and_one_per_answer(
+    env: dict[str, str], key: str, target: LocalTarget
+) -> None:
+    with serving(env) as server:
+        proc = subprocess.Popen(
+            [*LIVEHOOK, "listen", "--forward-to", target.url, "--events", "liveness.passed"],
+            env={**env, "LIVEHOOK_API_KEY": key, "LIVEHOOK_API_URL": server.base},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert proc.stdout is not None
+        printed = []
+        for line in proc.stdout:  # until it is ready: then the event, and its answer
+            printed.append(line)
+            if line.startswith("Ready!"):
+                trigger(env, key, "verification.completed", "--api-url", server.base)
+            if "← " in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=15)
+    text = "".join(printed) + rest
+    assert proc.returncode == 0
+    assert "Signing secret: whsec_" in text and "Ctrl-C stops listening" in text
+    [sent] = [line for line in printed if "→ " in line]
+    [answered] = [line for line in printed if "← " in line]
+    event_id = dict(target.received[0][2])["X-Webhook-Id"]
+    assert sent.split()[2:] == ["liveness.passed", event_id]
+    assert answered.split()[2:4] == [str(LOCAL_ANSWER_STATUS), "Accepted"]
+    assert answered.split()[-1] == event_id
+    assert "Stopped: endpoint wh_" in rest
+
+
+def test_ctrl_c_while_the_server_is_down_says_the_endpoint_could_not_be_ended(
+    env: dict[str, str], key: str, target: LocalTarget
+) -> None:
+    base = f"http://127.0.0.1:{free_port()}"
+    with listening(env, "--forward-to", target.url, "--key", key, "--api-url", base) as cli:
+        cli.wait_for(lambda lines: any(x["type"] == "disconnected" for x in lines))
+        assert cli.interrupt() == 0
+    assert cli.of_type("stopped") == [{**cli.of_type("stopped")[0], "endpoint_id": None}]
+    assert cli.of_type("ready") == []

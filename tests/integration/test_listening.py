@@ -11,6 +11,7 @@ from livehook.services.errors import PermissionDenied
 from livehook.services.registry import Services
 from livehook.services.simulation import simulate
 from livehook.storage.repositories.delivery_log import DeliveryFilters
+from livehook.storage.tables import deliveries
 
 HAPPY_PATH = 7
 
@@ -59,9 +60,30 @@ async def test_reopening_makes_what_waited_due_and_since_replays_the_rest(
     assert (waited.due_now, waited.replayed) == (1, 0)
 
     everything = await services.listening.open(principal, since=before)
-    # the one delivered before again, and the six events it never had
-    assert everything.replayed == HAPPY_PATH
+    # the one still waiting is due now; the six events it never had are replayed
+    assert (everything.due_now, everything.replayed) == (1, HAPPY_PATH - 1)
     assert len(await log_of(services, principal, listening.webhook.id)) == HAPPY_PATH
+
+
+async def test_since_sends_again_what_was_delivered_before(
+    services: Services, full_key: str
+) -> None:
+    principal = await principal_of(services, full_key)
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    listening = await services.listening.open(principal, events=["verification.started"])
+    await simulate(services.sessions, principal, "verification.started")
+    async with services.db.transaction() as tx:  # as if the worker had delivered it
+        await tx.conn.execute(
+            deliveries.update()
+            .where(deliveries.c.webhook_id == listening.webhook.id)
+            .values(status="succeeded")
+        )
+    again = await services.listening.open(principal, events=["verification.started"], since=before)
+    assert (again.due_now, again.replayed) == (0, 1)
+    [delivery] = await services.deliveries.list_for_webhook(
+        principal, listening.webhook.id, DeliveryFilters()
+    )
+    assert delivery.status == "pending"
 
 
 async def test_listening_needs_webhooks_write(services: Services) -> None:

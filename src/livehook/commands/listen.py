@@ -95,7 +95,8 @@ class RichReporter:
             self._console.print(f"Stopped: endpoint {endpoint_id} no longer receives events.")
         else:
             self._console.print(
-                "Stopped (not connected: the endpoint stops at the next `livehook listen`'s end)."
+                "Stopped, but livehook could not be reached to end the listening endpoint: it "
+                "stays enabled until a `livehook listen` for this key ends with Ctrl-C."
             )
 
 

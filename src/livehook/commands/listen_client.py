@@ -87,7 +87,28 @@ class Listener:
                     outcome = await self._session(http, ws)
                 if outcome is not None:
                     return outcome
+            # Ctrl-C while not connected: one short try to end the endpoint all the same.
+            await self._stop_remotely(http, headers)
         return 0
+
+    async def _stop_remotely(self, http: aiohttp.ClientSession, headers: dict[str, str]) -> None:
+        plain = ListenOptions(self._options.forward_to, self._options.key, self._options.api_url)
+        stopped: str | None = None
+        try:
+            async with (
+                asyncio.timeout(STOP_ACK_TIMEOUT_S),
+                http.ws_connect(socket_url(plain.api_url, plain), headers=headers) as ws,
+            ):
+                message = await _receive(ws)
+                if message is not None and message.get("type") == "ready":
+                    await ws.send_json({"type": "stop"})
+                    while (message := await _receive(ws)) is not None:
+                        if message.get("type") == "stopped":
+                            stopped = str(message.get("endpoint_id"))
+                            break
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            pass
+        self._out.stopped(stopped)
 
     async def _session(
         self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse

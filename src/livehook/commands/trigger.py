@@ -63,7 +63,10 @@ def describe(delivery: Delivery) -> tuple[bool, str]:
     if why.startswith("refused:"):
         why += f" — {LOCAL_URL_HINT}"
     elif why == NOT_CONNECTED:
-        why += " to this process: point --api-url (LIVEHOOK_API_URL) at the serve it listens to"
+        why += (
+            " — run `livehook listen` against the serve that sends (--api-url or "
+            "LIVEHOOK_API_URL); what it missed goes out when it connects"
+        )
     state = "failed for good" if delivery.status == "failed" else _retry(delivery.next_attempt_at)
     return False, f"[red]✗[/] {head}  {escape(why)}; {state}  [dim]{delivery.id}[/]"
 

@@ -6,7 +6,10 @@ other. Only the last step differs: the worker's ``Sender`` hands them to the ``L
 which sends the exact bytes and headers down the socket of the CLI listening for that URL in
 this process, and waits for the answer of the developer's local server, which the CLI reports
 back. The answer becomes the attempt, exactly as an HTTP answer would; no socket, or no answer
-in time, is a failed attempt, retried by the endpoint's policy like any network error.
+in time, is a failed attempt, retried by the endpoint's policy like any network error; when
+the CLI connects again, everything pending for its endpoint comes due at once. A worker of
+another process (a separate `livehook worker`, a second serve) holds no socket for it, so
+`livehook listen` is meant for one serve that runs its worker, as on a developer's machine.
 """
 
 from __future__ import annotations

@@ -36,16 +36,17 @@ class ListeningRepository:
     async def replay(
         self, webhook_id: str, *, since: datetime, event_types: Sequence[str], now: datetime
     ) -> int:
-        """Every delivery of the endpoint since ``since`` of ``event_types``, whatever became of
-        it, is sent again (not those in flight, nor those whose payload was pruned)."""
+        """Every finished delivery of the endpoint since ``since`` of ``event_types``, succeeded
+        or failed, is sent again (not those whose payload was pruned; pending ones are already
+        on their way)."""
         result = await self._conn.execute(
             update(deliveries)
             .where(
                 deliveries.c.webhook_id == webhook_id,
+                deliveries.c.status != PENDING,
                 deliveries.c.created_at >= since,
                 deliveries.c.event_type.in_(event_types),
                 deliveries.c.request_body.is_not(None),
-                not_(in_flight(now)),
             )
             .values(
                 status=PENDING,
