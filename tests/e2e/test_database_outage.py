@@ -58,11 +58,11 @@ async def verdicts(
     return acknowledged
 
 
+# An embedded SQLite file cannot become unreachable: PostgreSQL only.
+@pytest.mark.parametrize("database_template", ["postgres"], indirect=True)
 async def test_an_outage_gives_503_with_retry_after_and_loses_nothing(
     settings: Settings, services: Services, full_key: str
 ) -> None:
-    if services.db.dialect != "postgresql":
-        pytest.skip("an embedded SQLite file cannot become unreachable")
     await services.db.dispose()
     url = make_url(settings.resolved_database_url)
     with proxied(url.host or "127.0.0.1", url.port or 5432) as proxy:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from livehook.receiver import verify
-from tests.support.processes import env_for, serving
+from tests.support.processes import env_for, serving, serving_on_a_terminal
 from tests.support.readme import profile_snippets
 
 KEY = re.compile(r"lh_[A-Za-z0-9_-]{40,}")
@@ -52,7 +52,7 @@ def test_first_start_prints_the_callback_secret_once_and_it_verifies_callbacks(
     env = env_for(
         tmp_path / "home", LIVEHOOK_ALLOW_LOCAL_URLS="1", LIVEHOOK_WIRE_PROFILE="verifeye"
     )
-    with serving(env) as first:
+    with serving_on_a_terminal(env) as first:  # secrets are shown to a person only
         pass
     [key] = KEY.findall(first.output)
     [secret] = SECRET.findall(first.output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.support.processes import env_for, run_cli, serving
+from tests.support.processes import env_for, run_cli, serving, serving_on_a_terminal
 
 KEY_PATTERN = re.compile(r"lh_[A-Za-z0-9_-]{40,}")
 
@@ -42,10 +42,10 @@ def test_the_welcome_key_comes_when_only_scoped_keys_were_made_before(tmp_path: 
     env = env_for(tmp_path / "home")
     scoped = run_cli("keys", "create", "--account", "acme", "--scope", "stats:read", env=env)
     assert scoped.returncode == 0, scoped.stderr
-    with serving(env) as server:
+    with serving_on_a_terminal(env) as server:  # secrets are shown to a person only
         pass
     assert len(KEY_PATTERN.findall(server.output)) == 1, server.output
     assert "Welcome to livehook" in server.output
-    with serving(env) as server:
+    with serving_on_a_terminal(env) as server:
         pass
     assert not KEY_PATTERN.findall(server.output)  # once: a full-access key exists now

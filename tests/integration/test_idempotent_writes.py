@@ -62,6 +62,15 @@ async def revoke_key(client: httpx.AsyncClient, key: str) -> tuple[str, str, Any
     return "DELETE", f"/v1/keys/{created['id']}", None
 
 
+async def mint_portal_link(client: httpx.AsyncClient, key: str) -> tuple[str, str, Any]:
+    return "POST", "/v1/portal-links", {"capabilities": ["view"]}
+
+
+async def rotate_callback_secret(client: httpx.AsyncClient, key: str) -> tuple[str, str, Any]:
+    me = data(await client.get("/v1/me", headers=auth(key)))
+    return "POST", f"/v1/keys/{me['key_id']}/rotate-callback-secret", {"overlap_seconds": 60}
+
+
 WRITES: list[Request] = [
     create_webhook_request,
     update_webhook,
@@ -71,6 +80,8 @@ WRITES: list[Request] = [
     recover,
     create_key,
     revoke_key,
+    mint_portal_link,
+    rotate_callback_secret,
 ]
 
 
@@ -101,6 +112,27 @@ async def test_a_replayed_webhook_secret_is_not_stored_in_clear(
     async with services.db.transaction() as tx:
         stored = (await tx.conn.execute(select(idempotency_keys.c.response_body))).scalars().all()
     assert stored and all(first["secret"] not in text for text in stored)
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/v1/portal-links", "url"), ("rotate-callback-secret", "callback_secret")],
+)
+async def test_replayed_sign_in_links_and_callback_secrets_are_not_stored_in_clear(
+    client: httpx.AsyncClient, services: Services, full_key: str, path: str, field: str
+) -> None:
+    if path == "rotate-callback-secret":
+        me = data(await client.get("/v1/me", headers=auth(full_key)))
+        path = f"/v1/keys/{me['key_id']}/rotate-callback-secret"
+    headers = auth(full_key) | {"Idempotency-Key": "reveal-once"}
+    first = await client.post(path, json={}, headers=headers)
+    again = await client.post(path, json={}, headers=headers)
+    assert first.status_code in (200, 201), first.text
+    assert again.content == first.content
+    shown = first.json()["data"][field]
+    async with services.db.transaction() as tx:
+        stored = (await tx.conn.execute(select(idempotency_keys.c.response_body))).scalars().all()
+    assert stored and all(shown not in text for text in stored)
 
 
 async def test_keys_older_than_a_day_are_pruned_and_newer_ones_kept(

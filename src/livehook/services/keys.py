@@ -151,7 +151,12 @@ class KeyService:
         return revoked
 
     async def rotate_callback_secret(
-        self, key_id: str, *, account_id: str, overlap_seconds: int | None = None
+        self,
+        key_id: str,
+        *,
+        account_id: str,
+        overlap_seconds: int | None = None,
+        idempotency: Idempotency[RotatedCallbackSecret] | None = None,
     ) -> RotatedCallbackSecret:
         """A new callback secret for a key of the account; the old one keeps signing beside
         it for the overlap (default 24 h), as a webhook secret does."""
@@ -163,6 +168,8 @@ class KeyService:
         now = self._clock()
         ends = now + overlap if overlap else None
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                await claim(tx, account_id, idempotency, now)
             repo = ApiKeyRepository(tx)
             key = await repo.get(key_id, account_id=account_id)
             if key is None or key.revoked_at is not None:
@@ -170,7 +177,10 @@ class KeyService:
             await repo.rotate_callback_secret(
                 key_id, secret=self._box.encrypt(secret), previous_until=ends
             )
-        return RotatedCallbackSecret(key, secret, ends)
+            rotated = RotatedCallbackSecret(key, secret, ends)
+            if idempotency is not None:
+                await record(tx, account_id, idempotency, rotated)
+        return rotated
 
     async def has_any_account(self) -> bool:
         async with self._db.transaction() as tx:

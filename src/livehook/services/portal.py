@@ -32,6 +32,7 @@ from livehook.domain.portal import (
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, ServiceError
+from livehook.services.idempotency import Idempotency, claim, record
 from livehook.storage.db import Database
 from livehook.storage.repositories.accounts import AccountRepository
 from livehook.storage.repositories.portal import DuplicateEmailError, PortalRepository
@@ -156,6 +157,8 @@ class PortalService:
         principal: Principal,
         capabilities: Collection[str] = (),
         expires_in: int | None = None,
+        *,
+        idempotency: Idempotency[MintedLink] | None = None,
     ) -> MintedLink:
         try:
             granted = normalize_capabilities(capabilities)
@@ -165,14 +168,20 @@ class PortalService:
             ttl = link_ttl(expires_in)
         except ValueError as exc:
             raise InvalidRequest(str(exc), field="expires_in") from None
-        return await self.mint_link_for(principal.account_id, granted, ttl)
+        return await self.mint_link_for(principal.account_id, granted, ttl, idempotency)
 
     async def mint_link_for(
-        self, account_id: str, capabilities: tuple[str, ...], ttl: timedelta
+        self,
+        account_id: str,
+        capabilities: tuple[str, ...],
+        ttl: timedelta,
+        idempotency: Idempotency[MintedLink] | None = None,
     ) -> MintedLink:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self._clock()
         async with self._db.transaction() as tx:
+            if idempotency is not None:
+                await claim(tx, account_id, idempotency, now)
             await PortalRepository(tx).add_link(
                 link_id=ids.new_id("plk"),
                 account_id=account_id,
@@ -181,7 +190,10 @@ class PortalService:
                 created_at=now,
                 expires_at=now + ttl,
             )
-        return MintedLink(token, capabilities, now + ttl)
+            minted = MintedLink(token, capabilities, now + ttl)
+            if idempotency is not None:
+                await record(tx, account_id, idempotency, minted)
+        return minted
 
     async def identify(self, token: str) -> PortalIdentity | None:
         async with self._db.transaction() as tx:

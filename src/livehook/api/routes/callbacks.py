@@ -7,17 +7,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from livehook.api.deps import FullAccessPrincipal, ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
+from livehook.api.idempotent import IdempotencyKey, answer, rendering
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
 from livehook.api.schemas.common import AwareUtcTime
 from livehook.api.schemas.deliveries import DeliveryPublic
 from livehook.api.schemas.webhooks import RotateSecret
 from livehook.domain.accounts import Principal
 from livehook.domain.scopes import DELIVERIES_READ
+from livehook.services.keys import RotatedCallbackSecret
 from livehook.storage.repositories.delivery_log import DeliveryFilters
 
 # Tags per route: a router-level tag would be added to each route's own, listing the key
@@ -96,19 +98,32 @@ async def list_callbacks(
 )
 async def rotate_callback_secret(
     key_id: str,
+    request: Request,
     principal: FullAccessPrincipal,
     services: ServicesDep,
     body: RotateSecret | None = None,
-) -> Envelope[CallbackSecretRotated]:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     overlap = body.overlap_seconds if body else None
-    rotated = await services.keys.rotate_callback_secret(
-        key_id, account_id=principal.account_id, overlap_seconds=overlap
-    )
-    return Envelope(
-        data=CallbackSecretRotated(
-            key_id=rotated.key.id,
-            callback_secret=rotated.callback_secret,
-            previous_secret_expires_at=rotated.previous_secret_expires_at,
+    return await answer(
+        request,
+        idempotency_key,
+        body,
+        lambda idem: services.keys.rotate_callback_secret(
+            key_id, account_id=principal.account_id, overlap_seconds=overlap, idempotency=idem
         ),
-        message="callback secret rotated; store the new one now: it is not shown again",
+        rendering(
+            200,
+            _rotated,
+            "callback secret rotated; store the new one now: it is not shown again",
+        ),
+        sealed_with=services.box,
+    )
+
+
+def _rotated(rotated: RotatedCallbackSecret) -> CallbackSecretRotated:
+    return CallbackSecretRotated(
+        key_id=rotated.key.id,
+        callback_secret=rotated.callback_secret,
+        previous_secret_expires_at=rotated.previous_secret_expires_at,
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from livehook.api.deps import FullAccessPrincipal, ServicesDep
 from livehook.api.envelope import ERROR_RESPONSES, Envelope
+from livehook.api.idempotent import IdempotencyKey, answer, rendering
 from livehook.api.schemas.common import RequestModel
 from livehook.domain.portal import CAPABILITIES, LINK_PATH, MAX_LINK_TTL
+from livehook.services.portal import MintedLink
 
 router = APIRouter(prefix="/v1/portal-links", tags=["portal"], responses=ERROR_RESPONSES)
 
@@ -48,14 +50,28 @@ def link_url(base: str, token: str) -> str:
     summary="Mint a single-use sign-in link to the portal (full-access key)",
 )
 async def create_portal_link(
-    body: PortalLinkCreate, request: Request, principal: FullAccessPrincipal, services: ServicesDep
-) -> Envelope[PortalLinkPublic]:
-    minted = await services.portal.mint_link(principal, body.capabilities, body.expires_in)
-    return Envelope(
-        data=PortalLinkPublic(
-            url=link_url(str(request.base_url), minted.token),
+    body: PortalLinkCreate,
+    request: Request,
+    principal: FullAccessPrincipal,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    base = str(request.base_url)
+
+    def shown(minted: MintedLink) -> PortalLinkPublic:
+        return PortalLinkPublic(
+            url=link_url(base, minted.token),
             capabilities=list(minted.capabilities),
             expires_at=minted.expires_at,
+        )
+
+    return await answer(
+        request,
+        idempotency_key,
+        body,
+        lambda idem: services.portal.mint_link(
+            principal, body.capabilities, body.expires_in, idempotency=idem
         ),
-        message="sign-in link created: it works once, until it expires",
+        rendering(201, shown, "sign-in link created: it works once, until it expires"),
+        sealed_with=services.box,  # the link signs in: stored encrypted, like a secret
     )
