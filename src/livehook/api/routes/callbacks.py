@@ -5,32 +5,26 @@ any delivery."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from livehook.api.deps import FullAccessPrincipal, ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
 from livehook.api.idempotent import IdempotencyKey, answer, rendering
+from livehook.api.log_filters import LogFilters
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
-from livehook.api.schemas.common import AwareUtcTime
 from livehook.api.schemas.deliveries import DeliveryPublic
 from livehook.api.schemas.webhooks import RotateSecret
 from livehook.domain.accounts import Principal
 from livehook.domain.scopes import DELIVERIES_READ
 from livehook.services.keys import RotatedCallbackSecret
-from livehook.storage.repositories.delivery_log import DeliveryFilters
 
 # Tags per route: a router-level tag would be added to each route's own, listing the key
 # rotation twice in the docs.
 router = APIRouter(responses=ERROR_RESPONSES)
 Reader = Annotated[Principal, Depends(require(DELIVERIES_READ))]
-Event = Annotated[str | None, Query(max_length=64, description="Event type.")]
-Model = Annotated[str | None, Query(max_length=32)]
-Status = Annotated[Literal["pending", "succeeded", "failed"] | None, Query()]
-After = Annotated[AwareUtcTime | None, Query(description="Inclusive.")]
-Before = Annotated[AwareUtcTime | None, Query(description="Exclusive.")]
 
 
 class CallbackSecretRotated(BaseModel):
@@ -51,15 +45,10 @@ async def list_session_deliveries(
     session_id: str,
     principal: Reader,
     services: ServicesDep,
+    filters: LogFilters,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-    event: Event = None,
-    model: Model = None,
-    status: Status = None,
-    created_after: After = None,
-    created_before: Before = None,
 ) -> Envelope[Page[DeliveryPublic]]:
-    filters = DeliveryFilters(event, model, status, created_after, created_before)
     rows = await services.deliveries.list_for_session(
         principal, session_id, filters, before=cursor, limit=limit + 1
     )
@@ -75,15 +64,10 @@ async def list_session_deliveries(
 async def list_callbacks(
     principal: Reader,
     services: ServicesDep,
+    filters: LogFilters,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-    event: Event = None,
-    model: Model = None,
-    status: Status = None,
-    created_after: After = None,
-    created_before: Before = None,
 ) -> Envelope[Page[DeliveryPublic]]:
-    filters = DeliveryFilters(event, model, status, created_after, created_before)
     rows = await services.deliveries.list_callbacks(
         principal, filters, before=cursor, limit=limit + 1
     )

@@ -3,15 +3,15 @@ recover an endpoint's failures, send a test event."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from livehook.api.deps import ServicesDep, require
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
 from livehook.api.idempotent import IdempotencyKey, answer, rendering
+from livehook.api.log_filters import LogFilters
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
-from livehook.api.schemas.common import AwareUtcTime
 from livehook.api.schemas.deliveries import (
     AttemptPublic,
     DeliveryDetailPublic,
@@ -22,7 +22,6 @@ from livehook.api.schemas.deliveries import (
 )
 from livehook.domain.accounts import Principal
 from livehook.domain.scopes import DELIVERIES_READ, DELIVERIES_WRITE
-from livehook.storage.repositories.delivery_log import DeliveryFilters
 
 router = APIRouter(tags=["deliveries"], responses=ERROR_RESPONSES)
 Reader = Annotated[Principal, Depends(require(DELIVERIES_READ))]
@@ -41,21 +40,10 @@ async def list_deliveries(
     webhook_id: str,
     principal: Reader,
     services: ServicesDep,
+    filters: LogFilters,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-    event: Annotated[str | None, Query(max_length=64, description="Event type.")] = None,
-    model: Annotated[str | None, Query(max_length=32)] = None,
-    status: Annotated[Literal["pending", "succeeded", "failed"] | None, Query()] = None,
-    created_after: Annotated[AwareUtcTime | None, Query(description="Inclusive.")] = None,
-    created_before: Annotated[AwareUtcTime | None, Query(description="Exclusive.")] = None,
 ) -> Envelope[Page[DeliveryPublic]]:
-    filters = DeliveryFilters(
-        event_type=event,
-        model=model,
-        status=status,
-        created_after=created_after,
-        created_before=created_before,
-    )
     rows = await services.deliveries.list_for_webhook(
         principal, webhook_id, filters, before=cursor, limit=limit + 1
     )
