@@ -28,8 +28,10 @@ from livehook.domain.verdicts import check_unit_interval, check_verdict
 MAX_TENANT_METADATA_BYTES = 16 * 1024
 # external_id / external_tracker: the columns' width.
 MAX_LABEL_CHARS = 255
-# The most events one report emits: liveness.started, the liveness verdict, the completion.
-MAX_EVENTS_PER_REPORT = 4  # liveness.started, liveness.passed, face.collision, completed
+# The most events one report emits: a live verdict with a face collision on a session that
+# never reported liveness.started emits liveness.started, liveness.passed, face.collision and
+# verification.completed.
+MAX_EVENTS_PER_REPORT = 4
 
 
 @dataclass(frozen=True, slots=True)

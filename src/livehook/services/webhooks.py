@@ -32,8 +32,6 @@ from livehook.storage.repositories.webhooks import DuplicateWebhookError, Webhoo
 # Checks a URL (rules + DNS) and returns it normalized; raises UnsafeURLError.
 UrlGuard = Callable[[str], Awaitable[str]]
 
-_UNSET: Any = object()
-
 
 @dataclass(frozen=True, slots=True)
 class WebhookDraft:

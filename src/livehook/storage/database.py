@@ -31,10 +31,6 @@ def async_url(url: str) -> str:
     raise DatabaseURLError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
     """``pre_ping``: check each pooled PostgreSQL connection (a round trip) before handing it
     out, so a server restart costs no failed request."""

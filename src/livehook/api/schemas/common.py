@@ -6,7 +6,6 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from livehook.domain.values import in_utc, json_problem
@@ -49,10 +48,3 @@ _Time = Annotated[datetime, BeforeValidator(_iso_time_only)]
 UtcTime = Annotated[_Time, AfterValidator(in_utc)]
 # The same, with a zone required.
 AwareUtcTime = Annotated[_Time, AfterValidator(_needs_zone), AfterValidator(in_utc)]
-
-CreatedAfter = Annotated[
-    UtcTime | None, Query(description="Created at or after (ISO 8601; UTC if no zone).")
-]
-CreatedBefore = Annotated[
-    UtcTime | None, Query(description="Created before (ISO 8601; UTC if no zone).")
-]

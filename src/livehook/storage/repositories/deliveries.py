@@ -378,9 +378,6 @@ class DeliveryRepository:
         else:
             await self._conn.execute(insert(attempts), [_attempt_row(a) for a in new])
 
-    async def add_attempt(self, attempt: Attempt) -> None:
-        await self._conn.execute(insert(attempts).values(**_attempt_row(attempt)))
-
     async def fail_leased(self, ids: Sequence[str], token: str, reason: str, now: datetime) -> int:
         """End leased rows without an attempt (their endpoint is disabled)."""
         if not ids:
