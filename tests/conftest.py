@@ -57,7 +57,7 @@ async def database_url(database_template: DatabaseTemplate, tmp_path: Path) -> A
     try:
         yield with_database(database_template.admin_url, name)
     finally:
-        await database_template.drop(name)
+        await database_template.release(name)
 
 
 @pytest.fixture
