@@ -26,6 +26,7 @@ from livehook.api.app import build_services, build_worker
 from livehook.config import Settings
 from livehook.domain.accounts import Principal
 from livehook.domain.catalog import RECOMMENDED_MODEL, VERIFICATION_COMPLETED
+from livehook.domain.deliveries import PENDING
 from livehook.domain.simulation import plan_for
 from livehook.receiver import WebhookVerificationError, verify
 from livehook.services.registry import Services
@@ -125,6 +126,22 @@ async def _drive(
     return principal, hook.webhook.id
 
 
+async def _until_recorded(
+    services: Services, principal: Principal, webhook_id: str, count: int
+) -> None:
+    """Until the worker has written down ``count`` answers: the receiver sees a delivery before
+    the worker records how it went, and the log below should show the outcome."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(ARRIVAL_TIMEOUT_SECONDS):
+            while True:
+                rows = await services.deliveries.list_for_webhook(
+                    principal, webhook_id, DeliveryFilters(), limit=50
+                )
+                if sum(row.status != PENDING for row in rows) >= count:
+                    return
+                await asyncio.sleep(0.05)
+
+
 async def _show_log(
     services: Services, console: Console, principal: Principal, webhook_id: str
 ) -> None:
@@ -167,7 +184,7 @@ async def _run(console: Console, home: Path) -> bool:
         await receiver.start()
         worker.start()
         principal, webhook_id = await _drive(services, console, receiver)
-        await asyncio.sleep(0.2)  # let the worker record the last attempt
+        await _until_recorded(services, principal, webhook_id, len(receiver.arrived))
         console.print()
         await _show_log(services, console, principal, webhook_id)
         return len(receiver.arrived) == len(plan_for(VERIFICATION_COMPLETED)) + 2

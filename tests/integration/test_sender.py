@@ -229,13 +229,15 @@ async def test_a_gigabyte_response_is_not_read_past_the_excerpt(
 async def test_hanging_endpoint_times_out_on_time_and_says_so(
     receiver: Receiver, local_sender: Sender
 ) -> None:
-    """The hang never ends: only the sender's own timeout can return (the outer guard is 10 s)."""
+    """The hang never ends: only the sender's own timeout can return (the outer guard is 10 s,
+    a hang guard, not a measure of time)."""
     send = local_sender.send(receiver.url("/hang"), BODY, HEADERS, timeout=0.5)
     result = await asyncio.wait_for(send, 10)
     assert result.timed_out is True
     assert result.status is None
     assert result.error == "timed out after 0.5 s"
-    assert 500 <= result.duration_ms < 800
+    assert [request.path for request in receiver.seen] == ["/hang"]
+    assert not receiver.release.is_set()  # still hanging: the answer came from the timeout
 
 
 async def test_connection_refused_is_a_result_not_an_exception(local_sender: Sender) -> None:

@@ -31,7 +31,7 @@ SELECT md5(string_agg(item, E'\\n' ORDER BY item)) FROM (
     SELECT c.relkind::text || ' ' || c.relnamespace::regnamespace::text || '.' || c.relname AS item
       FROM pg_class c WHERE c.relnamespace NOT IN ('pg_catalog'::regnamespace,
                                                    'information_schema'::regnamespace)
-                        AND c.relnamespace::regnamespace::text NOT LIKE 'pg_toast%'
+                        AND c.relnamespace::regnamespace::text !~ '^pg_(toast|temp)'
     UNION ALL
     SELECT a.attrelid::regclass::text || '.' || a.attname
            || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text
@@ -50,7 +50,7 @@ SELECT md5(string_agg(item, E'\\n' ORDER BY item)) FROM (
     SELECT proname || ' ' || md5(prosrc) FROM pg_proc
      WHERE pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
     UNION ALL
-    SELECT 'schema ' || nspname FROM pg_namespace
+    SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname !~ '^pg_(toast_)?temp'
     UNION ALL
     SELECT 'revision ' || version_num FROM alembic_version
 ) AS schema_items
