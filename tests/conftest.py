@@ -1,17 +1,19 @@
-"""Fixtures shared by every test: a fresh database per test, on SQLite and on PostgreSQL."""
+"""Fixtures shared by every test: a database per test on SQLite and on PostgreSQL, the app on
+it, an account, a local receiver and a worker on a fake clock. Helpers live in tests/support."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
 from livehook.config import Settings
 from livehook.services.registry import Services
 from livehook.storage.db import Database
+from tests.support.app import in_process_client, running_services, settings_for
 from tests.support.databases import (
     PostgresTemplate,
     SqliteTemplate,
@@ -19,9 +21,8 @@ from tests.support.databases import (
     postgres_required,
     with_database,
 )
-
-TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
-
+from tests.support.deliveries import FakeClock, TestAccount, WorkerFactory, new_account
+from tests.support.receivers import Receiver, running_receiver
 
 DatabaseTemplate = SqliteTemplate | PostgresTemplate
 
@@ -62,22 +63,13 @@ async def database_url(database_template: DatabaseTemplate, tmp_path: Path) -> A
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        secret_key=TEST_SECRET_KEY,
-        allow_local_urls=True,
-        run_worker=False,
-    )
+    return settings_for(tmp_path / "home", database_url)
 
 
 @pytest.fixture
 async def services(settings: Settings) -> AsyncIterator[Services]:
-    built = build_services(settings)
-    try:
+    async with running_services(settings) as built:
         yield built
-    finally:
-        await built.db.dispose()
 
 
 @pytest.fixture
@@ -88,9 +80,7 @@ def db(services: Services) -> Database:
 @pytest.fixture
 async def client(settings: Settings, services: Services) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the real app in-process (no network)."""
-    app = create_app(settings, services)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://livehook.test") as c:
+    async with in_process_client(settings, services) as c:
         yield c
 
 
@@ -98,3 +88,30 @@ async def client(settings: Settings, services: Services) -> AsyncIterator[httpx.
 async def full_key(services: Services) -> str:
     """A full-access API key of the account ``acme``."""
     return (await services.keys.create(account_name="acme", name="admin")).plaintext
+
+
+@pytest.fixture
+async def account(services: Services) -> TestAccount:
+    """The account ``acme``, its principal and its key, written through the services."""
+    return await new_account(services)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that records what arrives (see support/receivers.py)."""
+    async with running_receiver() as running:
+        yield running
+
+
+@pytest.fixture
+async def make_worker(services: Services) -> AsyncIterator[WorkerFactory]:
+    """Workers on this test's services, each on the clock it is given; closed after."""
+    factory = WorkerFactory(services)
+    yield factory
+    await factory.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # A minute ahead of the API's clock: what the API queues now is due for the worker.
+    return FakeClock(datetime.now(UTC) + timedelta(minutes=1))

@@ -15,7 +15,7 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from livehook.receiver import verify
 from tests.support.portal import PASSWORD
 from tests.support.processes import LIVEHOOK, Server, env_for, run_cli, serving
-from tests.support.receivers import Receiver, running_receiver
+from tests.support.receivers import Receiver
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "portal"
@@ -58,12 +58,6 @@ def portal(tmp_path: Path) -> Iterator[Portal]:
     _create_user(env, "globex", "eve@globex.example")
     with serving(env) as server:
         yield Portal(server, json.loads(created.stdout)["key"])
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture

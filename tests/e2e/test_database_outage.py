@@ -18,9 +18,8 @@ from livehook.config import Settings
 from livehook.domain.deliveries import SUCCEEDED
 from livehook.services.registry import Services
 from livehook.storage.repositories.delivery_log import DeliveryFilters, DeliveryLogRepository
-from tests.conftest import TEST_SECRET_KEY
 from tests.support.http import auth, data
-from tests.support.processes import env_for, serving
+from tests.support.processes import env_sharing, serving
 from tests.support.receivers import running_receiver
 from tests.support.sessions import LIVE
 from tests.support.tcp_proxy import proxied
@@ -67,12 +66,7 @@ async def test_an_outage_gives_503_with_retry_after_and_loses_nothing(
     url = make_url(settings.resolved_database_url)
     with proxied(url.host or "127.0.0.1", url.port or 5432) as proxy:
         via_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        env = env_for(
-            settings.home,
-            LIVEHOOK_DATABASE_URL=via_proxy,
-            LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-            LIVEHOOK_ALLOW_LOCAL_URLS="1",
-        )
+        env = env_sharing(settings, LIVEHOOK_DATABASE_URL=via_proxy)
         async with running_receiver() as receiver:
             with serving(env) as server:
                 async with httpx.AsyncClient(
@@ -115,12 +109,7 @@ async def test_sigterm_on_serve_lets_its_sends_in_flight_finish_and_be_recorded(
     settings: Settings, services: Services, full_key: str
 ) -> None:
     await services.db.dispose()
-    env = env_for(
-        settings.home,
-        LIVEHOOK_DATABASE_URL=settings.resolved_database_url,
-        LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-        LIVEHOOK_ALLOW_LOCAL_URLS="1",
-    )
+    env = env_sharing(settings)
     async with running_receiver(slow_seconds=2.0) as receiver:
         with serving(env) as server:
             async with httpx.AsyncClient(base_url=server.base, headers=auth(full_key)) as api:

@@ -24,11 +24,10 @@ from livehook.config import Settings
 from livehook.domain.catalog import EVENT_TYPES
 from livehook.receiver import verify
 from livehook.services.registry import Services
-from tests.conftest import TEST_SECRET_KEY
 from tests.support.http import auth, data, error
 from tests.support.mcp_clients import call, over_http, over_stdio, refusal
-from tests.support.processes import Server, env_for, run_cli, serving
-from tests.support.receivers import Receiver, running_receiver
+from tests.support.processes import Server, env_sharing, run_cli, serving
+from tests.support.receivers import Receiver
 from tests.support.sessions import LIVE, MODEL
 
 VERIFICATION_URL = "https://verify.example.com/s/{session_id}"
@@ -52,13 +51,7 @@ Connect = Callable[[str], AbstractAsyncContextManager[ClientSession]]
 
 @pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
-    return env_for(
-        settings.home,
-        LIVEHOOK_DATABASE_URL=settings.resolved_database_url,
-        LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-        LIVEHOOK_ALLOW_LOCAL_URLS="1",
-        LIVEHOOK_VERIFICATION_URL=VERIFICATION_URL,
-    )
+    return env_sharing(settings, LIVEHOOK_VERIFICATION_URL=VERIFICATION_URL)
 
 
 @pytest.fixture
@@ -82,12 +75,6 @@ def transports(env: dict[str, str], server: Server) -> list[tuple[str, Connect]]
         ("stdio", lambda key: over_stdio(env, key)),
         ("http", lambda key: over_http(server.base, key)),
     ]
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
-        yield running
 
 
 async def test_the_tools_their_schemas_and_the_catalog_resources_are_listed(

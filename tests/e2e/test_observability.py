@@ -16,9 +16,8 @@ import httpx
 
 from livehook.config import Settings
 from livehook.services.registry import Services
-from tests.conftest import TEST_SECRET_KEY
 from tests.support.http import auth, data
-from tests.support.processes import LIVEHOOK, env_for, free_port, serving
+from tests.support.processes import LIVEHOOK, env_sharing, free_port, serving
 from tests.support.receivers import running_receiver
 from tests.support.sessions import LIVE
 
@@ -73,13 +72,7 @@ async def test_serve_metrics_move_and_logs_carry_ids_but_no_secret(
 ) -> None:
     created = await services.keys.create(account_name="acme")
     await services.db.dispose()
-    env = env_for(
-        settings.home,
-        LIVEHOOK_DATABASE_URL=settings.resolved_database_url,
-        LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-        LIVEHOOK_ALLOW_LOCAL_URLS="1",
-        LIVEHOOK_LOG_LEVEL="debug",
-    )
+    env = env_sharing(settings, LIVEHOOK_LOG_LEVEL="debug")
     async with running_receiver() as receiver:
         with serving(env) as server:
             async with httpx.AsyncClient(
@@ -133,13 +126,7 @@ async def test_a_worker_serves_metrics_and_readiness_on_its_own_port(
 ) -> None:
     created = await services.keys.create(account_name="acme")
     await services.db.dispose()
-    env = env_for(
-        settings.home,
-        LIVEHOOK_DATABASE_URL=settings.resolved_database_url,
-        LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-        LIVEHOOK_ALLOW_LOCAL_URLS="1",
-        LIVEHOOK_RUN_WORKER="false",
-    )
+    env = env_sharing(settings, LIVEHOOK_RUN_WORKER="false")
     port = free_port()
     async with running_receiver() as receiver:
         with serving(env) as server:

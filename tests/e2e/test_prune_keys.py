@@ -11,8 +11,7 @@ from livehook.config import Settings
 from livehook.services.registry import Services
 from livehook.storage.repositories.idempotency import IdempotencyRepository
 from livehook.storage.tables import idempotency_keys
-from tests.conftest import TEST_SECRET_KEY
-from tests.support.processes import env_for, run_cli
+from tests.support.processes import env_sharing, run_cli
 
 
 async def test_prune_forgets_day_old_idempotency_keys(
@@ -26,11 +25,7 @@ async def test_prune_forgets_day_old_idempotency_keys(
         for key, age in (("old", timedelta(hours=25)), ("recent", timedelta(hours=23))):
             assert await repo.claim(principal.account_id, key, "f" * 64, now - age)
             await repo.complete(principal.account_id, key, 201, "{}")
-    env = env_for(
-        settings.home,
-        LIVEHOOK_DATABASE_URL=settings.resolved_database_url,
-        LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-    )
+    env = env_sharing(settings)
     result = await asyncio.to_thread(run_cli, "prune", env=env)
     assert result.returncode == 0, result.stderr
     assert "forgot 1 idempotency keys older than 24 hours" in result.stdout

@@ -10,21 +10,15 @@ import pytest
 
 from livehook.config import Settings
 from livehook.services.registry import Services
-from tests.conftest import TEST_SECRET_KEY
 from tests.support.http import auth
-from tests.support.processes import env_for, serving
+from tests.support.processes import env_sharing, serving
 
 
 @pytest.mark.parametrize("run_worker", ["false", "true"])
 async def test_serve_answers_its_first_requests_and_stops_without_a_traceback(
     settings: Settings, services: Services, full_key: str, run_worker: str
 ) -> None:
-    env = env_for(
-        settings.home,
-        LIVEHOOK_DATABASE_URL=settings.resolved_database_url,
-        LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-        LIVEHOOK_RUN_WORKER=run_worker,
-    )
+    env = env_sharing(settings, LIVEHOOK_RUN_WORKER=run_worker)
     await services.db.dispose()  # this test's own pool holds no connection meanwhile
     with serving(env) as server:
         async with httpx.AsyncClient(base_url=server.base, headers=auth(full_key)) as api:

@@ -21,7 +21,6 @@ from livehook.delivery.config import WorkerConfig
 from livehook.domain.deliveries import PENDING, SUCCEEDED
 from livehook.services.registry import Services
 from livehook.storage.repositories.delivery_log import DeliveryFilters, DeliveryLogRepository
-from tests.conftest import TEST_SECRET_KEY
 from tests.support.deliveries import (
     FakeClock,
     WorkerFactory,
@@ -31,7 +30,7 @@ from tests.support.deliveries import (
     stored,
 )
 from tests.support.http import auth, data
-from tests.support.processes import LIVEHOOK, env_for, run_cli, serving
+from tests.support.processes import LIVEHOOK, env_for, env_sharing, run_cli, serving
 from tests.support.receivers import Receiver, running_receiver
 
 
@@ -41,20 +40,8 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield running
 
 
-@pytest.fixture
-async def make_worker(services: Services) -> AsyncIterator[WorkerFactory]:
-    factory = WorkerFactory(services)
-    yield factory
-    await factory.close()
-
-
 def worker_env(settings: Settings) -> dict[str, str]:
-    return env_for(
-        settings.home,
-        LIVEHOOK_DATABASE_URL=settings.resolved_database_url,
-        LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-        LIVEHOOK_ALLOW_LOCAL_URLS="1",
-    )
+    return env_sharing(settings)
 
 
 async def start_worker(

@@ -28,8 +28,7 @@ from schemathesis.checks import (
 
 from livehook.config import Settings
 from livehook.services.registry import Services
-from tests.conftest import TEST_SECRET_KEY
-from tests.support.processes import env_for, serving
+from tests.support.processes import env_sharing, serving
 
 FUZZ_EXAMPLES = int(os.environ.get("LIVEHOOK_FUZZ_EXAMPLES", "25"))
 CHECKS = [
@@ -74,13 +73,7 @@ async def test_every_operation_answers_within_its_document(
     settings: Settings, services: Services, full_key: str
 ) -> None:
     await services.db.dispose()
-    env = env_for(
-        settings.home,
-        LIVEHOOK_DATABASE_URL=settings.resolved_database_url,
-        LIVEHOOK_SECRET_KEY=TEST_SECRET_KEY,
-        LIVEHOOK_ALLOW_LOCAL_URLS="1",
-        LIVEHOOK_RUN_WORKER="false",
-    )
+    env = env_sharing(settings, LIVEHOOK_RUN_WORKER="false")
     with serving(env) as server:
         async with httpx.AsyncClient() as http:
             document = (await http.get(f"{server.base}/openapi.json")).json()

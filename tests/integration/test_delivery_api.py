@@ -3,12 +3,10 @@ retention, scopes and accounts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from livehook.receiver import verify
 from livehook.services.registry import Services
@@ -22,27 +20,9 @@ from tests.support.deliveries import (
     new_webhook,
 )
 from tests.support.http import auth, data, error
-from tests.support.receivers import Receiver, running_receiver
+from tests.support.receivers import Receiver
 
 ADDED_BY_HTTP = {"host", "content-length"}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-async def make_worker(services: Services) -> AsyncIterator[WorkerFactory]:
-    factory = WorkerFactory(services)
-    yield factory
-    await factory.close()
-
-
-@pytest.fixture
-async def account(services: Services) -> TestAccount:
-    return await new_account(services)
 
 
 async def log_of(client: httpx.AsyncClient, key: str, webhook_id: str, **query: Any) -> Any:

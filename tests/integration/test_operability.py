@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
 from livehook.config import Settings
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import TEST_SECRET_KEY, build_services, create_app
 from tests.support.http import data, error
 
 

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from livehook.api.app import create_app
 from livehook.config import Settings
 from livehook.services.registry import Services
 from livehook.services.webhooks import WebhookDraft
+from tests.support.app import create_app
 from tests.support.portal import PASSWORD, csrf_token, post_form, sign_in, sign_in_by_link
 
 

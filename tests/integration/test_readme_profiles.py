@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,16 +14,10 @@ from livehook.services.registry import Services
 from tests.support.deliveries import FakeClock, WorkerFactory
 from tests.support.http import auth, data
 from tests.support.readme import profile_snippets
-from tests.support.receivers import Receiver, running_receiver
+from tests.support.receivers import Receiver
 from tests.support.sessions import post_failure, post_result, post_stage
 
 PRINTS = {"livehook": 1, "moveris": 1, "verifyyou": 6, "standard-webhooks": 0}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
-        yield running
 
 
 def test_the_readme_has_a_receiver_for_every_profile() -> None:

@@ -4,8 +4,6 @@ key, redelivery, and a rotatable callback secret."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,27 +14,8 @@ from livehook.receiver import WebhookVerificationError, verify
 from livehook.services.registry import Services
 from tests.support.deliveries import FakeClock, WorkerFactory
 from tests.support.http import auth, data
-from tests.support.receivers import Receiver, running_receiver
+from tests.support.receivers import Receiver
 from tests.support.sessions import post_failure, post_result, post_stage
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-async def make_worker(services: Services) -> AsyncIterator[WorkerFactory]:
-    factory = WorkerFactory(services)
-    yield factory
-    await factory.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    # A minute ahead of the API's clock: what the API queues now is due for the worker.
-    return FakeClock(datetime.now(UTC) + timedelta(minutes=1))
 
 
 async def new_session(client: httpx.AsyncClient, key: str, url: str, **fields: Any) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
 from livehook.config import Settings
 from livehook.domain.sessions import MAX_TENANT_METADATA_BYTES
 from livehook.services.registry import Services
+from tests.support.app import in_process_client, running_services
 from tests.support.http import auth, data, error
 from tests.support.sessions import (
     LIVE,
@@ -246,13 +246,8 @@ async def test_bad_failure_is_422_naming_the_field(
 async def strict_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app as deployed: local and non-HTTPS callback URLs are refused."""
     strict = settings.model_copy(update={"allow_local_urls": False})
-    services = build_services(strict)
-    transport = httpx.ASGITransport(app=create_app(strict, services))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://livehook.test") as c:
-            yield c
-    finally:
-        await services.db.dispose()
+    async with running_services(strict) as services, in_process_client(strict, services) as c:
+        yield c
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ delivery attempt is a span, and the attempt links to the request that created it
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ from livehook import tracing
 from livehook.services.registry import Services
 from tests.support.deliveries import WorkerFactory
 from tests.support.http import auth, data
-from tests.support.receivers import Receiver, running_receiver
+from tests.support.receivers import Receiver
 from tests.support.sessions import LIVE, create_session
 
 
@@ -34,12 +34,6 @@ def spans() -> Iterator[InMemorySpanExporter]:
         # this way, so the rest of the suite runs untraced again.
         trace._TRACER_PROVIDER_SET_ONCE._done = False  # type: ignore[attr-defined]
         trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
-        yield running
 
 
 def named(finished: tuple[ReadableSpan, ...], prefix: str) -> list[ReadableSpan]:

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
 from livehook.config import Settings
 from livehook.services.registry import Services
+from tests.support.app import build_services, create_app
 from tests.support.deliveries import FakeClock, WorkerFactory
 from tests.support.http import auth, data
 from tests.support.receivers import running_receiver

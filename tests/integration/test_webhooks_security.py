@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
 from livehook.config import Settings
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.app import in_process_client, running_services
 from tests.support.http import auth, data, error
 
 FAKE_DNS: dict[str, list[str]] = {
@@ -137,27 +135,17 @@ async def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def strict_settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        secret_key=TEST_SECRET_KEY,
-        allow_local_urls=False,
-        run_worker=False,
-    )
+def strict_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"allow_local_urls": False})
 
 
 @pytest.fixture
 async def strict(strict_settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """A production-like client (no local URLs) and a full-access key."""
-    services = build_services(strict_settings)
-    try:
+    async with running_services(strict_settings) as services:
         key = (await services.keys.create(account_name="acme")).plaintext
-        transport = httpx.ASGITransport(app=create_app(strict_settings, services))
-        async with httpx.AsyncClient(transport=transport, base_url="http://livehook.test") as c:
+        async with in_process_client(strict_settings, services) as c:
             yield c, key
-    finally:
-        await services.db.dispose()
 
 
 def test_the_hostile_table_is_large_and_has_no_repeats() -> None:

@@ -103,13 +103,6 @@ async def receivers(customer: Customer) -> AsyncIterator[GuideReceivers]:
         yield running
 
 
-@pytest.fixture
-async def make_worker(services: Services) -> AsyncIterator[WorkerFactory]:
-    factory = WorkerFactory(services)
-    yield factory
-    await factory.close()
-
-
 async def drive_every_ending(customer: Customer, callback_url: str, profile: str) -> list[str]:
     """Five sessions: live after the whole journey, a face collision, fake, failed, abandoned
     liveness."""

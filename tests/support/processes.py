@@ -15,6 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from livehook.config import Settings
+from tests.support.app import TEST_SECRET_KEY
+
 LIVEHOOK = [sys.executable, "-m", "livehook"]
 
 
@@ -51,7 +54,7 @@ class Server:
 
 @contextmanager
 def serving(
-    env: dict[str, str], *args: str, ready_timeout: float = 30, port: int | None = None
+    env: dict[str, str], *args: str, ready_timeout: float = 120, port: int | None = None
 ) -> Iterator[Server]:
     """`livehook serve` on ``port`` (a free one by default), yielded once /readyz answers
     200; SIGTERM after."""
@@ -118,7 +121,7 @@ def serving_on_a_terminal(env: dict[str, str], *args: str) -> Iterator[Server]:
     os.close(secondary)
     server = Server(f"http://127.0.0.1:{port}", proc)
     try:
-        _wait_ready(server, 30)
+        _wait_ready(server, 120)
         yield server
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -144,3 +147,14 @@ def _drain(fd: int) -> str:
         chunks.append(chunk)
     os.close(fd)
     return b"".join(chunks).decode(errors="replace")
+
+
+def env_sharing(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a `livehook` subprocess on this test's home, database and secret key,
+    local URLs allowed (the receivers listen on 127.0.0.1)."""
+    shared = {
+        "LIVEHOOK_DATABASE_URL": settings.resolved_database_url,
+        "LIVEHOOK_SECRET_KEY": TEST_SECRET_KEY,
+        "LIVEHOOK_ALLOW_LOCAL_URLS": "1",
+    }
+    return env_for(settings.home, **(shared | extra))

@@ -1,0 +1,60 @@
+"""The app under test, wired as livehook wires itself: the one place tests import the wiring
+from, so that a move of the composition root is a one-line change here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from livehook.api.app import build_services, build_worker, create_app
+from livehook.config import Settings
+from livehook.services.registry import Services
+
+__all__ = [
+    "TEST_SECRET_KEY",
+    "build_services",
+    "build_worker",
+    "create_app",
+    "in_process_client",
+    "running_services",
+    "settings_for",
+]
+
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
+
+
+def settings_for(home: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings of a test's deployment: its own home and database, local URLs allowed, no
+    in-process worker (tests run the worker by hand, on a fake clock)."""
+    fields: dict[str, Any] = {
+        "home": home,
+        "database_url": database_url,
+        "secret_key": TEST_SECRET_KEY,
+        "allow_local_urls": True,
+        "run_worker": False,
+    }
+    return Settings(**(fields | overrides))
+
+
+@asynccontextmanager
+async def running_services(settings: Settings) -> AsyncIterator[Services]:
+    """Storage and services built from ``settings``; the database pool closed after."""
+    built = build_services(settings)
+    try:
+        yield built
+    finally:
+        await built.db.dispose()
+
+
+@asynccontextmanager
+async def in_process_client(
+    settings: Settings, services: Services, base_url: str = "http://livehook.test"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the real app in-process (no network)."""
+    transport = httpx.ASGITransport(app=create_app(settings, services))
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        yield client
