@@ -77,15 +77,20 @@ def serving(
         _wait_ready(server, ready_timeout)
         yield server
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         reader.join(timeout=5)
         proc.stdout.close()
         server.output = "".join(lines)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, as a supervisor stops it; SIGKILL if it has not exited 15 s later."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _wait_ready(server: Server, timeout: float) -> None:
@@ -124,12 +129,7 @@ def serving_on_a_terminal(env: dict[str, str], *args: str) -> Iterator[Server]:
         _wait_ready(server, 120)
         yield server
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         server.output = _drain(primary)
 
 
