@@ -10,10 +10,12 @@ behind a load balancer can answer any request, and no session outlives a restart
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.routing import Route
@@ -35,23 +37,35 @@ _NO_HOST_PINNING = TransportSecuritySettings(enable_dns_rebinding_protection=Fal
 
 
 def mcp_endpoint(settings: Settings, services: Services) -> McpEndpoint:
-    server = build_server(services, request_principal, verification_url=settings.verification_url)
-    return McpEndpoint(server, services)
+    def build() -> MCPServer[Any]:
+        return build_server(services, request_principal, verification_url=settings.verification_url)
+
+    return McpEndpoint(build, services)
 
 
 class McpEndpoint:
     """An ASGI app for the `/mcp` route; ``running()`` belongs in the app's lifespan."""
 
-    def __init__(self, server: MCPServer[Any], services: Services) -> None:
-        # Builds the SDK's session manager (the Starlette app it returns is not needed).
-        server.streamable_http_app(
-            streamable_http_path=PATH,
-            stateless_http=True,
-            json_response=True,
-            transport_security=_NO_HOST_PINNING,
-        )
-        self._manager = server.session_manager
+    def __init__(self, build: Callable[[], MCPServer[Any]], services: Services) -> None:
+        # Built when first needed (the lifespan's start, or a first request): the tools' schemas
+        # cost a fifth of a second, which an app that never serves /mcp (a test's) need not pay.
+        self._build = build
+        self._built: StreamableHTTPSessionManager | None = None
         self._services = services
+
+    @property
+    def _manager(self) -> StreamableHTTPSessionManager:
+        if self._built is None:
+            server = self._build()
+            # Builds the SDK's session manager (the Starlette app it returns is not needed).
+            server.streamable_http_app(
+                streamable_http_path=PATH,
+                stateless_http=True,
+                json_response=True,
+                transport_security=_NO_HOST_PINNING,
+            )
+            self._built = server.session_manager
+        return self._built
 
     @property
     def route(self) -> Route:
