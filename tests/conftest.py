@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
+from livehook.composition import build_app, build_services
 from livehook.config import Settings
 from livehook.services.registry import Services
 from livehook.storage.db import Database
@@ -88,7 +88,7 @@ def db(services: Services) -> Database:
 @pytest.fixture
 async def client(settings: Settings, services: Services) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the real app in-process (no network)."""
-    app = create_app(settings, services)
+    app = build_app(settings, services)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://livehook.test") as c:
         yield c

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-from livehook.api.app import build_services
+from livehook.composition import build_services
 from livehook.config import Settings
 from livehook.services.webhooks import WebhookDraft
 from tests.support.processes import env_for, run_cli

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
+from livehook.composition import build_app, build_services
 from livehook.config import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.http import data, error
@@ -19,7 +19,7 @@ from tests.support.http import data, error
 
 async def test_readyz_is_503_once_the_in_process_worker_has_died(settings: Settings) -> None:
     services = build_services(settings.model_copy(update={"run_worker": True}))
-    app = create_app(settings.model_copy(update={"run_worker": True}), services)
+    app = build_app(settings.model_copy(update={"run_worker": True}), services)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

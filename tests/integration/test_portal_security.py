@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from livehook.api.app import create_app
+from livehook.composition import build_app
 from livehook.config import Settings
 from livehook.services.registry import Services
 from livehook.services.webhooks import WebhookDraft
@@ -45,7 +45,7 @@ async def test_session_cookie_is_signed_httponly_lax(
 
 
 async def test_cookies_are_secure_over_https(settings: Settings, services: Services) -> None:
-    app = create_app(settings, services)
+    app = build_app(settings, services)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://portal.test") as c:
         first = await c.get("/portal/signin")
@@ -75,7 +75,7 @@ async def test_a_token_from_another_browser_does_not_fit(
     await services.portal.create_user(
         account_name="acme", email="dev@example.com", password=PASSWORD
     )
-    app = create_app(settings, services)
+    app = build_app(settings, services)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://livehook.test"
     ) as attacker:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
+from livehook.composition import build_app, build_services
 from livehook.config import Settings
 from livehook.domain.sessions import MAX_TENANT_METADATA_BYTES
 from livehook.services.registry import Services
@@ -247,7 +247,7 @@ async def strict_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app as deployed: local and non-HTTPS callback URLs are refused."""
     strict = settings.model_copy(update={"allow_local_urls": False})
     services = build_services(strict)
-    transport = httpx.ASGITransport(app=create_app(strict, services))
+    transport = httpx.ASGITransport(app=build_app(strict, services))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://livehook.test") as c:
             yield c

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
+from livehook.composition import build_app, build_services
 from livehook.config import Settings
 from livehook.services.registry import Services
 from tests.support.deliveries import FakeClock, WorkerFactory
@@ -115,7 +115,7 @@ async def test_the_deployment_default_profile_and_agent_apply(
     settings: Settings, moveris_deployment: Services
 ) -> None:
     custom = settings.model_copy(update={"wire_profile": "moveris", "user_agent": "Acme-Hooks/3"})
-    app = create_app(custom, moveris_deployment)
+    app = build_app(custom, moveris_deployment)
     transport = httpx.ASGITransport(app=app)
     key = (await moveris_deployment.keys.create(account_name="acme")).plaintext
     factory = WorkerFactory(moveris_deployment)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from livehook.api.app import build_services, create_app
+from livehook.composition import build_app, build_services
 from livehook.config import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.http import auth, data, error
@@ -153,7 +153,7 @@ async def strict(strict_settings: Settings) -> AsyncIterator[tuple[httpx.AsyncCl
     services = build_services(strict_settings)
     try:
         key = (await services.keys.create(account_name="acme")).plaintext
-        transport = httpx.ASGITransport(app=create_app(strict_settings, services))
+        transport = httpx.ASGITransport(app=build_app(strict_settings, services))
         async with httpx.AsyncClient(transport=transport, base_url="http://livehook.test") as c:
             yield c, key
     finally:

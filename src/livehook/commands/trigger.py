@@ -18,10 +18,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from livehook.domain.deliveries import Delivery
 from livehook.domain.listening import NOT_CONNECTED, is_listen_url
 
 if TYPE_CHECKING:
+    from livehook.domain.deliveries import Delivery
     from livehook.config import Settings
     from livehook.services.registry import Services
 
@@ -96,7 +96,7 @@ def trigger(
     send: Annotated[bool, typer.Option("--send", hidden=True)] = False,  # the default now
 ) -> None:
     """Drive a simulated session to EVENT; its webhooks get real deliveries (stripe trigger)."""
-    from livehook.cli import _fail, _settings, _with_services
+    from livehook.commands.common import fail, load_settings, with_services
     from livehook.domain.scopes import SESSIONS_WRITE
     from livehook.domain.simulation import plan_for
     from livehook.logs import configure_logging
@@ -106,17 +106,17 @@ def trigger(
     try:
         plan_for(event)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
-    settings = _settings()
+        raise fail(str(exc)) from None
+    settings = load_settings()
     configure_logging(settings.log_level)
     console = Console(highlight=False)
 
     async def run(services: Services) -> int:
         principal = await services.keys.authenticate(key)
         if principal is None:
-            raise _fail("invalid or revoked API key")
+            raise fail("invalid or revoked API key")
         if not principal.allows(SESSIONS_WRITE):
-            raise _fail(f"this API key lacks the `{SESSIONS_WRITE}` scope")
+            raise fail(f"this API key lacks the `{SESSIONS_WRITE}` scope")
         view = await simulate(
             services.sessions, principal, event, model=model, external_tracker=tracker
         )
@@ -150,7 +150,7 @@ def trigger(
             queued = await outcomes()
         return _report(console, queued)
 
-    raise typer.Exit(_with_services(run))
+    raise typer.Exit(with_services(run))
 
 
 async def _attempted(
@@ -166,7 +166,7 @@ async def _attempted(
 
 
 async def _send_here(settings: Settings, services: Services) -> None:
-    from livehook.api.app import build_worker
+    from livehook.composition import build_worker
 
     runner = build_worker(settings, services)
     try:
