@@ -21,8 +21,8 @@ from rich.markup import escape
 from livehook.domain.listening import NOT_CONNECTED, is_listen_url
 
 if TYPE_CHECKING:
-    from livehook.domain.deliveries import Delivery
     from livehook.config import Settings
+    from livehook.domain.deliveries import Delivery
     from livehook.services.registry import Services
 
 # How long to wait for a running server's worker to attempt every delivery.
