@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from livehook import __version__
+from livehook.api.body_size import BodySizeLimit
 from livehook.api.docs import install_docs
 from livehook.api.errors import install_error_handlers
 from livehook.api.guards import RefuseNul
-from livehook.api.limits import BodySizeLimit
 from livehook.api.observability import RequestObservability, fastapi_options
 from livehook.api.openapi import install_openapi
 from livehook.api.routes import (
