@@ -7,7 +7,6 @@ framework or SDK, and each command imports what it uses when it runs.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import TYPE_CHECKING, Annotated
 
@@ -109,6 +108,7 @@ def worker(
     ] = DEFAULT_HOST,
 ) -> None:
     """Run a delivery worker. Any number of them can share one PostgreSQL."""
+    import asyncio
     import gc
     import signal
 

@@ -7,7 +7,6 @@ services and the settings are imported when a command first needs them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -49,6 +48,8 @@ def with_services(
     work: Callable[[Services], Awaitable[T]], *, migrate: bool = False, pre_ping: bool = True
 ) -> T:
     """Build the services, run ``work``, dispose of the engine; errors become clean exits."""
+    import asyncio
+
     from livehook.composition import build_services
     from livehook.config import ConfigError
     from livehook.services.errors import ServiceError

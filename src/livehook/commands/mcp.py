@@ -6,7 +6,6 @@ send deliveries: a `livehook serve` or `livehook worker` on the same database do
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +21,8 @@ def mcp(
     key: Annotated[str, typer.Option(envvar="LIVEHOOK_API_KEY", help=KEY_HELP)],
 ) -> None:
     """Serve the MCP tools (verify_human_presence, check_verification_status, …) over stdio."""
+    import asyncio
+
     from livehook.config import ConfigError, Settings
     from livehook.logs import configure_logging
 

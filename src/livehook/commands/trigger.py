@@ -7,9 +7,6 @@ either way it waits for them and prints each outcome from the delivery log.
 
 from __future__ import annotations
 
-import asyncio
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -36,6 +33,9 @@ LOCAL_URL_HINT = (
 
 def server_has_session(api_url: str, key: str, session_id: str) -> bool:
     """Whether a `livehook serve` at ``api_url`` shares our database (it knows the session)."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         f"{api_url.rstrip('/')}/v1/sessions/{session_id}",
         headers={"Authorization": f"Bearer {key}"},
@@ -96,6 +96,8 @@ def trigger(
     send: Annotated[bool, typer.Option("--send", hidden=True)] = False,  # the default now
 ) -> None:
     """Drive a simulated session to EVENT; its webhooks get real deliveries (stripe trigger)."""
+    import asyncio
+
     from livehook.commands.common import fail, load_settings, with_services
     from livehook.domain.scopes import SESSIONS_WRITE
     from livehook.domain.simulation import plan_for
@@ -157,6 +159,8 @@ async def _attempted(
     outcomes: Callable[[], Awaitable[list[Delivery]]], queued: list[Delivery]
 ) -> list[Delivery]:
     """The deliveries once each was attempted (or the wait ran out)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SERVER_WAIT_S
     while any(d.attempt_count == 0 for d in queued) and loop.time() < deadline:
