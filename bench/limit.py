@@ -28,9 +28,9 @@ import orjson
 from bench.receiver import ReceiverHandle
 from bench.report import p50_p99
 from livehook.delivery.sender import Sender
+from livehook.domain.event_schemas import example_for
 from livehook.domain.ids import sortable_id
 from livehook.domain.payloads import JSONObject, encode_body
-from livehook.domain.schemas import example_for
 from livehook.domain.signing import SCHEME_HMAC_SHA256, signature_headers
 
 # A fixed, obviously fake secret: the bench signs, it never verifies.

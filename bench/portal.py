@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
-from livehook.api.app import build_services, create_app
+from livehook.composition import build_app, build_services
 from livehook.config import Settings
 from livehook.domain.catalog import EVENT_TYPES, MODELS
 from livehook.domain.ids import sortable_id
@@ -145,7 +145,7 @@ async def bench(label: str, database_url: str, home: Path, count: int, runs: int
         webhook_id = await _seed(services, count)
         seeded = time.perf_counter() - seed_started
         print(f"\n{label}: {count:,} deliveries seeded in {seeded:.1f} s")
-        app = create_app(settings, services)
+        app = build_app(settings, services)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             await _signed_in(client)

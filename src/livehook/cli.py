@@ -1,29 +1,40 @@
-"""The `livehook` command: the other composition root, beside the app factory."""
+"""The `livehook` command: its sub-commands, each building what it needs through
+`livehook.composition`.
+
+Only Typer and Rich load with this module: `livehook --help` imports no database driver, web
+framework or SDK, and each command imports what it uses when it runs.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
 from livehook import __version__
 from livehook.commands import deliveries as deliveries_commands
 from livehook.commands import webhooks as webhooks_commands
-from livehook.commands.common import id_column, print_json
+from livehook.commands.common import (
+    console,
+    err_console,
+    fail,
+    id_column,
+    load_settings,
+    print_json,
+    redacted_database_url,
+    with_services,
+)
 from livehook.commands.listen import listen as listen_command
 from livehook.commands.mcp import mcp
 from livehook.commands.trigger import trigger as trigger_command
 from livehook.commands.users import users_app
-from livehook.config import ConfigError, Settings
 from livehook.constants import DEFAULT_HOST, DEFAULT_PORT
-from livehook.services.errors import ServiceError
-from livehook.services.registry import Services
+
+if TYPE_CHECKING:
+    from livehook.services.registry import Services
 
 app = typer.Typer(
     name="livehook",
@@ -34,43 +45,6 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
-
-console = Console()
-err_console = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _settings() -> Settings:
-    return Settings()
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-def _with_services(
-    work: Callable[[Services], Awaitable[T]], *, migrate: bool = False, pre_ping: bool = True
-) -> T:
-    """Build the services, run ``work``, dispose of the engine; errors become clean exits."""
-    from livehook.api.app import build_services
-
-    async def run() -> T:
-        try:
-            services = build_services(_settings(), pre_ping=pre_ping)
-        except (ConfigError, ValueError) as exc:
-            raise _fail(str(exc)) from None
-        try:
-            if migrate or services.db.dialect == "sqlite":
-                await services.db.migrate()
-            return await work(services)
-        finally:
-            await services.db.dispose()
-
-    try:
-        return asyncio.run(run())
-    except ServiceError as exc:
-        raise _fail(exc.message) from None
 
 
 def _version(value: bool) -> None:
@@ -91,19 +65,13 @@ def main_callback(
 @app.command()
 def migrate() -> None:
     """Apply database migrations."""
-    settings = _settings()
+    settings = load_settings()
 
     async def done(_: Services) -> None:
         return None
 
-    _with_services(done, migrate=True)
-    console.print(f"[green]✓[/] database is up to date ({_redacted(settings)})")
-
-
-def _redacted(settings: Settings) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    with_services(done, migrate=True)
+    console.print(f"[green]✓[/] database is up to date ({redacted_database_url(settings)})")
 
 
 @app.command()
@@ -112,13 +80,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
 ) -> None:
     """Run the API (and the delivery worker). On the embedded default it migrates by itself."""
+    from livehook.config import ConfigError
     from livehook.server import run_server
 
     try:
-        settings = _settings()
+        settings = load_settings()
         settings.secret_keys()
     except (ConfigError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     run_server(settings, host=host, port=port, console=console)
 
 
@@ -139,20 +108,21 @@ def worker(
     ] = DEFAULT_HOST,
 ) -> None:
     """Run a delivery worker. Any number of them can share one PostgreSQL."""
+    import asyncio
     import gc
     import signal
 
-    from livehook.api.app import build_worker
+    from livehook.composition import build_worker
     from livehook.logs import configure_logging
     from livehook.tracing import configure_tracing
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     configure_tracing()
 
     async def work(services: Services) -> int:
         if services.db.dialect != "sqlite" and await services.db.needs_migration():
-            raise _fail("the database schema is not up to date: run `livehook migrate` first")
+            raise fail("the database schema is not up to date: run `livehook migrate` first")
         runner = build_worker(settings, services, concurrency=concurrency)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -160,7 +130,7 @@ def worker(
             loop.add_signal_handler(signum, runner.request_stop)
         if not burst:
             err_console.print(
-                f"livehook worker running on {_redacted(settings)} "
+                f"livehook worker running on {redacted_database_url(settings)} "
                 f"(concurrency {concurrency}); SIGTERM or Ctrl-C stops it gracefully"
             )
         # What exists now lives as long as the process: out of the collector's passes, which
@@ -182,7 +152,7 @@ def worker(
 
     # No check before each transaction: a dropped connection fails one claim or record, which
     # is logged and tried again (leases keep the rows), and the claim path saves a round trip.
-    attempts = _with_services(work, pre_ping=False)
+    attempts = with_services(work, pre_ping=False)
     if burst:
         console.print(f"[green]✓[/] nothing left to send: {attempts} attempts made")
 
@@ -191,7 +161,7 @@ def worker(
 def prune() -> None:
     """Remove delivery payloads older than the retention period (attempts and counts stay)
     and idempotency keys older than 24 hours."""
-    settings = _settings()
+    settings = load_settings()
 
     async def run(services: Services) -> tuple[int, int]:
         from livehook.services.clock import system_clock
@@ -200,7 +170,7 @@ def prune() -> None:
         keys = await prune_keys(services.db, now=system_clock())
         return await services.deliveries.prune(), keys
 
-    count, keys = _with_services(run)
+    count, keys = with_services(run)
     console.print(
         f"[green]✓[/] pruned {count} delivery payloads older than {settings.retention_days} days"
     )
@@ -260,7 +230,7 @@ def keys_create(
             )
         )
 
-    _with_services(create)
+    with_services(create)
 
 
 @keys_app.command("list")
@@ -310,7 +280,7 @@ def keys_list(
             )
         console.print(table)
 
-    _with_services(show)
+    with_services(show)
 
 
 @keys_app.command("revoke")
@@ -320,7 +290,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_�
     async def revoke(services: Services) -> None:
         await services.keys.revoke(key_id)
 
-    _with_services(revoke)
+    with_services(revoke)
     console.print(f"[green]✓[/] revoked {key_id}")
 
 

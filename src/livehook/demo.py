@@ -22,7 +22,7 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 
-from livehook.api.app import build_services, build_worker
+from livehook.composition import build_services, build_worker
 from livehook.config import Settings
 from livehook.domain.accounts import Principal
 from livehook.domain.catalog import RECOMMENDED_MODEL, VERIFICATION_COMPLETED

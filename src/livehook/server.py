@@ -11,7 +11,8 @@ import uvicorn
 from rich.console import Console
 from rich.panel import Panel
 
-from livehook.api.app import build_services, create_app
+from livehook.commands.common import redacted_database_url
+from livehook.composition import build_app, build_services
 from livehook.config import SECRET_KEY_FILE, Settings
 from livehook.logs import configure_logging
 from livehook.portal.welcome import print_sign_in_link
@@ -116,7 +117,7 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
     _describe_setup(console, settings)
     # Built afresh: the start-up loop has closed, and nothing opened on it (a pooled
     # connection, a lock) may be used on the server's loop.
-    app = create_app(settings, build_services(settings))
+    app = build_app(settings, build_services(settings))
     config = uvicorn.Config(
         app,
         host=host,
@@ -147,8 +148,6 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _describe_setup(console: Console, settings: Settings) -> None:
     """What a person starting the server needs to know before the first request."""
-    from livehook.cli import _redacted
-
     worker = (
         "runs in this process"
         if settings.run_worker
@@ -160,7 +159,7 @@ def _describe_setup(console: Console, settings: Settings) -> None:
         else "refused (LIVEHOOK_ALLOW_LOCAL_URLS=true allows them; `livehook listen` needs none)"
     )
     console.print(
-        f"database [bold]{_redacted(settings)}[/]\n"
+        f"database [bold]{redacted_database_url(settings)}[/]\n"
         f"delivery worker {worker}\n"
         f"http:// and local webhook URLs {local}"
     )

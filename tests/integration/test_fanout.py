@@ -17,8 +17,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from livehook.config import Settings
 from livehook.domain.accounts import Principal
 from livehook.domain.catalog import SESSION_EVENT_TYPES
+from livehook.domain.event_schemas import schema_for
 from livehook.domain.payloads import webhook_disabled_data
-from livehook.domain.schemas import schema_for
 from livehook.domain.sessions import Event, Session, Verdict
 from livehook.domain.webhooks import Webhook
 from livehook.services import fanout

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 
-from livehook.api.app import build_services, build_worker, create_app
+from livehook.composition import build_app as create_app
+from livehook.composition import build_services, build_worker
 from livehook.config import Settings
 from livehook.services.registry import Services
 

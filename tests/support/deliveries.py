@@ -15,9 +15,9 @@ from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
 from livehook.domain.accounts import Principal
 from livehook.domain.deliveries import PENDING, Delivery
+from livehook.domain.event_schemas import example_for
 from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
 from livehook.domain.retry import RetryPolicy
-from livehook.domain.schemas import example_for
 from livehook.domain.webhooks import Webhook
 from livehook.services import ids
 from livehook.services.registry import Services

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, ValidationError
 
 from livehook.domain.catalog import EVENT_TYPES, MODELS
+from livehook.domain.event_schemas import event_type_catalog, example_for, schema_for
 from livehook.domain.payloads import (
     PayloadFormat,
     build_payload,
@@ -24,7 +25,6 @@ from livehook.domain.payloads import (
     verdict_data,
     webhook_disabled_data,
 )
-from livehook.domain.schemas import event_type_catalog, example_for, schema_for
 
 SESSION = "550e8400-e29b-41d4-a716-446655440000"
 EVENT_ID = "evt_01kh4x2m3nabq8r9s0t1v2w3x4y5"

@@ -1,18 +1,21 @@
-"""The app factory: one of the two composition roots (the CLI is the other)."""
+"""The app factory: the API's routes, the portal and `/mcp` over services it is given.
+
+It builds nothing of its own: `livehook.composition.build_app` hands it the services and, when
+the process runs the worker, a way to build one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI
 
 from livehook import __version__
+from livehook.api.body_size import BodySizeLimit
 from livehook.api.docs import install_docs
 from livehook.api.errors import install_error_handlers
 from livehook.api.guards import RefuseNul
-from livehook.api.limits import BodySizeLimit
 from livehook.api.observability import RequestObservability, fastapi_options
 from livehook.api.openapi import install_openapi
 from livehook.api.routes import (
@@ -33,23 +36,11 @@ from livehook.api.routes import (
 from livehook.api.routes import metrics as metrics_routes
 from livehook.config import Settings
 from livehook.constants import MAX_REQUEST_BODY_BYTES
-from livehook.crypto import SecretBox
-from livehook.delivery.config import WorkerConfig
 from livehook.delivery.relay import ListenerHub
-from livehook.delivery.resolver import check_url_resolves_safely
-from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
+from livehook.mcp_server.http import mcp_endpoint
 from livehook.portal.app import install_portal
-from livehook.services.deliveries import DeliveryService
-from livehook.services.keys import KeyService
-from livehook.services.listening import ListenService
-from livehook.services.portal import PortalService
 from livehook.services.registry import Services
-from livehook.services.sessions import SessionService
-from livehook.services.stats import StatsService
-from livehook.services.webhooks import WebhookService
-from livehook.storage.db import Database
-from livehook.storage.notify import Wakeup
 
 DESCRIPTION = """
 Signed, retried, logged webhooks for human-verification sessions.
@@ -59,90 +50,21 @@ envelope `{"data", "success", "message"}`; errors add a machine-readable `error`
 """
 
 
-def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
-    db = Database.from_url(settings.resolved_database_url, pre_ping=pre_ping)
-    box = SecretBox(settings.secret_keys())
-    allow_local = settings.allow_local_urls
-
-    async def url_guard(url: str) -> str:
-        return (await check_url_resolves_safely(url, allow_local=allow_local)).url
-
-    wakeup = Wakeup()
-    webhooks_service = WebhookService(
-        db,
-        box,
-        url_guard,
-        default_profile=settings.wire_profile,
-        user_agent=settings.user_agent,
-    )
-    return Services(
-        db=db,
-        box=box,
-        keys=KeyService(db, box),
-        webhooks=webhooks_service,
-        sessions=SessionService(
-            db, url_guard, on_enqueued=wakeup.set, default_profile=settings.wire_profile
-        ),
-        stats=StatsService(db),
-        deliveries=DeliveryService(
-            db,
-            webhooks_service,
-            on_enqueued=wakeup.set,
-            retention=timedelta(days=settings.retention_days),
-        ),
-        portal=PortalService(db),
-        wakeup=wakeup,
-        allow_local_urls=allow_local,
-        listening=ListenService(db, webhooks_service, on_enqueued=wakeup.set),
-    )
+# Builds the in-process worker over the app's `livehook listen` sockets.
+WorkerFactory = Callable[[ListenerHub], Worker]
 
 
-def build_worker(
-    settings: Settings,
-    services: Services,
-    *,
-    concurrency: int | None = None,
-    listeners: ListenerHub | None = None,
-) -> Worker:
-    """The delivery worker over ``services``, woken by the same ``Wakeup``; ``listeners``: the
-    `livehook listen` sockets of this process, which it sends their endpoints' deliveries to."""
-    defaults = WorkerConfig()
-    config = WorkerConfig(
-        concurrency=concurrency or defaults.concurrency,
-        disable_after=timedelta(days=settings.disable_after_days),
-        retention=timedelta(days=settings.retention_days),
-    )
-    return Worker(
-        services.db,
-        services.webhooks,
-        services.box,
-        # Connections to one host: as many as an endpoint's cap can ever ask for.
-        Sender(
-            allow_local=settings.allow_local_urls,
-            limit=config.concurrency,
-            limit_per_host=config.limits.max_per_endpoint,
-            relay=(listeners or ListenerHub()).send,
-        ),
-        config=config,
-        wakeup=services.wakeup,
-    )
-
-
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    """An app over ``services`` (built from ``settings`` when not given)."""
-    # Imported here: the MCP SDK is a second of imports that `livehook worker` never needs.
-    from livehook.mcp_server.http import mcp_endpoint
-
-    services = services or build_services(settings)
+def create_app(
+    settings: Settings, services: Services, *, make_worker: WorkerFactory | None = None
+) -> FastAPI:
+    """An app over ``services``; its lifespan runs ``make_worker``'s worker when given."""
     mcp = mcp_endpoint(settings, services)
 
     listeners = ListenerHub()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        worker = (
-            build_worker(settings, services, listeners=listeners) if settings.run_worker else None
-        )
+        worker = make_worker(listeners) if make_worker is not None else None
         app.state.worker = worker  # /readyz reports its health
         if worker is not None:
             listeners.on_connect.append(worker.endpoint_back)

@@ -43,7 +43,7 @@ def list_deliveries(
 ) -> None:
     """The account's deliveries, newest first."""
     from livehook.api.schemas.deliveries import DeliveryPublic
-    from livehook.cli import _with_services
+    from livehook.commands.common import with_services
     from livehook.domain.scopes import DELIVERIES_READ
     from livehook.storage.repositories.delivery_log import DeliveryFilters
 
@@ -54,7 +54,7 @@ def list_deliveries(
             principal, filters, webhook_id=webhook, session_id=session, limit=limit
         )
 
-    found = _with_services(run)
+    found = with_services(run)
     if as_json:
         print_json([DeliveryPublic.of(d).model_dump(mode="json") for d in found])
         return
@@ -87,7 +87,7 @@ def get_delivery(
     as_json: JsonOption = False,
 ) -> None:
     """One delivery with its exact body and every attempt."""
-    from livehook.cli import _with_services
+    from livehook.commands.common import with_services
     from livehook.domain.scopes import DELIVERIES_READ
 
     async def run(services: Services) -> DeliveryDetailPublic:
@@ -105,7 +105,7 @@ def get_delivery(
             attempts=[AttemptPublic.of(a) for a in detail.attempts],
         )
 
-    detail = _with_services(run)
+    detail = with_services(run)
     if as_json:
         print_json(detail.model_dump(mode="json"))
         return
@@ -137,14 +137,14 @@ def redeliver(
     key: KeyOption,
 ) -> None:
     """Send a delivery once more now (its attempts are kept)."""
-    from livehook.cli import _with_services
+    from livehook.commands.common import with_services
     from livehook.domain.scopes import DELIVERIES_WRITE
 
     async def run(services: Services) -> Delivery:
         principal = await principal_of(services, key, DELIVERIES_WRITE)
         return await services.deliveries.redeliver(principal, delivery_id)
 
-    queued = _with_services(run)
+    queued = with_services(run)
     console.print(
         f"[green]✓[/] {queued.id} queued again: a running `livehook serve` or `livehook worker` "
         "sends it now"

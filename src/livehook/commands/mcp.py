@@ -6,13 +6,13 @@ send deliveries: a `livehook serve` or `livehook worker` on the same database do
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from livehook.config import ConfigError, Settings
+if TYPE_CHECKING:
+    from livehook.config import Settings
 
 KEY_HELP = "The API key the tools act as (its account and scopes)."
 
@@ -21,6 +21,9 @@ def mcp(
     key: Annotated[str, typer.Option(envvar="LIVEHOOK_API_KEY", help=KEY_HELP)],
 ) -> None:
     """Serve the MCP tools (verify_human_presence, check_verification_status, …) over stdio."""
+    import asyncio
+
+    from livehook.config import ConfigError, Settings
     from livehook.logs import configure_logging
 
     try:
@@ -36,7 +39,7 @@ def mcp(
 
 async def _serve(settings: Settings, key: str) -> str | None:
     """Run until the host closes stdin; a reason to refuse to start, or None."""
-    from livehook.api.app import build_services
+    from livehook.composition import build_services
     from livehook.mcp_server import build_server, key_authenticator
 
     services = build_services(settings)

@@ -7,9 +7,6 @@ either way it waits for them and prints each outcome from the delivery log.
 
 from __future__ import annotations
 
-import asyncio
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -18,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from livehook.domain.deliveries import Delivery
 from livehook.domain.listening import NOT_CONNECTED, is_listen_url
 
 if TYPE_CHECKING:
     from livehook.config import Settings
+    from livehook.domain.deliveries import Delivery
     from livehook.services.registry import Services
 
 # How long to wait for a running server's worker to attempt every delivery.
@@ -36,6 +33,9 @@ LOCAL_URL_HINT = (
 
 def server_has_session(api_url: str, key: str, session_id: str) -> bool:
     """Whether a `livehook serve` at ``api_url`` shares our database (it knows the session)."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         f"{api_url.rstrip('/')}/v1/sessions/{session_id}",
         headers={"Authorization": f"Bearer {key}"},
@@ -96,7 +96,9 @@ def trigger(
     send: Annotated[bool, typer.Option("--send", hidden=True)] = False,  # the default now
 ) -> None:
     """Drive a simulated session to EVENT; its webhooks get real deliveries (stripe trigger)."""
-    from livehook.cli import _fail, _settings, _with_services
+    import asyncio
+
+    from livehook.commands.common import fail, load_settings, with_services
     from livehook.domain.scopes import SESSIONS_WRITE
     from livehook.domain.simulation import plan_for
     from livehook.logs import configure_logging
@@ -106,17 +108,17 @@ def trigger(
     try:
         plan_for(event)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
-    settings = _settings()
+        raise fail(str(exc)) from None
+    settings = load_settings()
     configure_logging(settings.log_level)
     console = Console(highlight=False)
 
     async def run(services: Services) -> int:
         principal = await services.keys.authenticate(key)
         if principal is None:
-            raise _fail("invalid or revoked API key")
+            raise fail("invalid or revoked API key")
         if not principal.allows(SESSIONS_WRITE):
-            raise _fail(f"this API key lacks the `{SESSIONS_WRITE}` scope")
+            raise fail(f"this API key lacks the `{SESSIONS_WRITE}` scope")
         view = await simulate(
             services.sessions, principal, event, model=model, external_tracker=tracker
         )
@@ -150,13 +152,15 @@ def trigger(
             queued = await outcomes()
         return _report(console, queued)
 
-    raise typer.Exit(_with_services(run))
+    raise typer.Exit(with_services(run))
 
 
 async def _attempted(
     outcomes: Callable[[], Awaitable[list[Delivery]]], queued: list[Delivery]
 ) -> list[Delivery]:
     """The deliveries once each was attempted (or the wait ran out)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SERVER_WAIT_S
     while any(d.attempt_count == 0 for d in queued) and loop.time() < deadline:
@@ -166,7 +170,7 @@ async def _attempted(
 
 
 async def _send_here(settings: Settings, services: Services) -> None:
-    from livehook.api.app import build_worker
+    from livehook.composition import build_worker
 
     runner = build_worker(settings, services)
     try:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from livehook.services.registry import Services
+if TYPE_CHECKING:
+    from livehook.services.registry import Services
 
 users_app = typer.Typer(help="Manage portal users (who signs in at /portal).", no_args_is_help=True)
 
@@ -30,7 +31,7 @@ def users_create(
     ] = False,
 ) -> None:
     """Create a portal user; asks for the password (or reads it with --password-stdin)."""
-    from livehook.cli import _with_services, console
+    from livehook.commands.common import console, with_services
 
     password = _read_password(password_stdin)
 
@@ -40,14 +41,14 @@ def users_create(
         )
         return user.email
 
-    created = _with_services(create)
+    created = with_services(create)
     console.print(f"[green]✓[/] {created} can now sign in to the portal of account {account}")
 
 
 @users_app.command("list")
 def users_list() -> None:
     """List portal users (never their passwords)."""
-    from livehook.cli import _with_services, console
+    from livehook.commands.common import console, with_services
 
     async def show(services: Services) -> None:
         table = Table("email", "account", "created", "last sign-in")
@@ -60,4 +61,4 @@ def users_list() -> None:
             )
         console.print(table)
 
-    _with_services(show)
+    with_services(show)

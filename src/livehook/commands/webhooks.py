@@ -25,14 +25,14 @@ console = Console(highlight=False)
 def list_webhooks(key: KeyOption, as_json: JsonOption = False) -> None:
     """The account's endpoints (never their secrets)."""
     from livehook.api.schemas.webhooks import WebhookPublic
-    from livehook.cli import _with_services
+    from livehook.commands.common import with_services
     from livehook.domain.scopes import WEBHOOKS_READ
 
     async def run(services: Services) -> list[Webhook]:
         principal = await principal_of(services, key, WEBHOOKS_READ)
         return await services.webhooks.list_page(principal, limit=10_000)
 
-    found = _with_services(run)
+    found = with_services(run)
     if as_json:
         print_json([WebhookPublic.of(w).model_dump(mode="json") for w in found])
         return
@@ -61,7 +61,7 @@ def create_webhook(
 ) -> None:
     """Register an endpoint for the key. Its signing secret is printed once."""
     from livehook.api.schemas.webhooks import WebhookPublic, WebhookWithSecret
-    from livehook.cli import _with_services
+    from livehook.commands.common import with_services
     from livehook.domain.scopes import WEBHOOKS_WRITE
     from livehook.services.webhooks import WebhookDraft
 
@@ -72,7 +72,7 @@ def create_webhook(
         )
         return await services.webhooks.create(principal, draft)
 
-    created = _with_services(run)
+    created = with_services(run)
     shown = WebhookWithSecret(
         **WebhookPublic.of(created.webhook).model_dump(), secret=created.secret
     )

@@ -1,7 +1,7 @@
 """JSON Schemas and examples of every event in every wire profile, for `GET /v1/event-types`.
 
 The envelope profiles (`livehook`, `moveris`, `standard-webhooks`) send livehook's payloads, so
-their schemas are `schemas.schema_for`; the others get theirs here. Examples are built by
+their schemas are `event_schemas.schema_for`; the others get theirs here. Examples are built by
 `profiles.build_body`, the code that builds real deliveries, so they cannot drift from it.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from livehook.domain import profiles
 from livehook.domain.catalog import EVENT_TYPES
+from livehook.domain.event_schemas import SCHEMA_DIALECT, example_for, schema_for
 from livehook.domain.payloads import JSONObject
-from livehook.domain.schemas import SCHEMA_DIALECT, example_for, schema_for
 
 _UUID: JSONObject = {"type": "string", "format": "uuid"}
 _NULLABLE_STRING: JSONObject = {"type": ["string", "null"]}

@@ -1,7 +1,8 @@
 """Webhook signatures: livehook's ``hmac-sha256`` scheme and Standard Webhooks ``v1``.
 
-Standard library only, and nothing else from livehook: ``livehook.receiver`` imports this module
-and must install without the server's dependencies.
+Standard library only. ``livehook.receiver`` checks the same schemes with its own copy
+(``receiver/_signatures.py``), since it installs without the server; a test holds both to the
+same vectors.
 
 - ``hmac-sha256``: ``X-Webhook-Signature: sha256=<hex>``, an HMAC-SHA256 of the raw body keyed with
   the secret string exactly as shown to the user (``whsec_`` prefix included), so the one-line

@@ -9,7 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.types import ToolAnnotations
 
-from livehook.domain.schemas import event_type_catalog
+from livehook.domain.event_schemas import event_type_catalog
 from livehook.mcp_server.shapes import EventTypes, EventTypeSummary
 
 CATALOG_URI = "livehook://event-types"

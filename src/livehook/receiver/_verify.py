@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
-from livehook.domain import signing
+from livehook.receiver import _signatures as signing
 from livehook.receiver._exceptions import WebhookVerificationError
 
 # Seconds a delivery may be older or newer than the receiver's clock: the Standard Webhooks value.

@@ -29,8 +29,8 @@ from livehook.domain.deliveries import (
     activity_since,
     summarize_activity,
 )
+from livehook.domain.event_schemas import example_for
 from livehook.domain.payloads import PayloadFormat, encode_body
-from livehook.domain.schemas import example_for
 from livehook.domain.webhooks import Webhook
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from livehook import metrics, tracing
+from livehook import metrics
 from livehook.domain import payloads, profiles
 from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
@@ -169,6 +169,9 @@ async def emit(
     fan_out: FanOut = fan_out,
 ) -> int:
     """Store `events` and fan them out; returns the number of deliveries enqueued."""
+    # Imported on first use: commands that never emit (`livehook keys list`) skip OpenTelemetry.
+    from livehook import tracing
+
     origin = tracing.current_carrier()
     await EventRepository(tx).add_many(events, trace_context=json.dumps(origin) if origin else None)
     return await fan_out(tx, events, candidates=candidates, session=session, now=now)

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from livehook.api.envelope import Envelope
 from livehook.domain.catalog import MODELS
+from livehook.domain.event_schemas import event_type_catalog
 from livehook.domain.profile_schemas import profile_catalog, profiles_of
-from livehook.domain.schemas import event_type_catalog
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 

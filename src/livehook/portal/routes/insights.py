@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from livehook.domain import catalog
+from livehook.domain.event_schemas import event_type_catalog
 from livehook.domain.portal import VIEW
-from livehook.domain.schemas import event_type_catalog
 from livehook.domain.sessions import SessionQuery
 from livehook.portal.web import PortalRoute, ServicesDep, Viewer, principal_of, render, require
 from livehook.services.errors import InvalidRequest

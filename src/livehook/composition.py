@@ -1,0 +1,124 @@
+"""The composition root: the one place that turns ``Settings`` into storage, services, the
+delivery worker and the HTTP app.
+
+Every entry point builds through here: `livehook` commands (`cli.py`, `commands/`), `server.py`,
+`demo.py`, the MCP server's `livehook mcp`, the tests and the benchmarks. The worker and the app
+are imported inside their builders: a command that only reads the database (`livehook keys
+list`) never loads aiohttp, FastAPI, the portal or the MCP SDK.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from livehook.config import Settings
+from livehook.crypto import SecretBox
+from livehook.services.deliveries import DeliveryService
+from livehook.services.keys import KeyService
+from livehook.services.listening import ListenService
+from livehook.services.portal import PortalService
+from livehook.services.registry import Services
+from livehook.services.sessions import SessionService
+from livehook.services.stats import StatsService
+from livehook.services.webhooks import WebhookService
+from livehook.storage.db import Database
+from livehook.storage.notify import Wakeup
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from livehook.delivery.relay import ListenerHub
+    from livehook.delivery.worker import Worker
+
+
+def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
+    """Storage and every use case over one database, sharing one ``Wakeup``."""
+    db = Database.from_url(settings.resolved_database_url, pre_ping=pre_ping)
+    box = SecretBox(settings.secret_keys())
+    allow_local = settings.allow_local_urls
+
+    async def url_guard(url: str) -> str:
+        # Imported on first use: the resolver is the delivery side's, and most commands never
+        # register a URL.
+        from livehook.delivery.resolver import check_url_resolves_safely
+
+        return (await check_url_resolves_safely(url, allow_local=allow_local)).url
+
+    wakeup = Wakeup()
+    webhooks_service = WebhookService(
+        db,
+        box,
+        url_guard,
+        default_profile=settings.wire_profile,
+        user_agent=settings.user_agent,
+    )
+    return Services(
+        db=db,
+        box=box,
+        keys=KeyService(db, box),
+        webhooks=webhooks_service,
+        sessions=SessionService(
+            db, url_guard, on_enqueued=wakeup.set, default_profile=settings.wire_profile
+        ),
+        stats=StatsService(db),
+        deliveries=DeliveryService(
+            db,
+            webhooks_service,
+            on_enqueued=wakeup.set,
+            retention=timedelta(days=settings.retention_days),
+        ),
+        portal=PortalService(db),
+        wakeup=wakeup,
+        allow_local_urls=allow_local,
+        listening=ListenService(db, webhooks_service, on_enqueued=wakeup.set),
+    )
+
+
+def build_worker(
+    settings: Settings,
+    services: Services,
+    *,
+    concurrency: int | None = None,
+    listeners: ListenerHub | None = None,
+) -> Worker:
+    """The delivery worker over ``services``, woken by the same ``Wakeup``; ``listeners``: the
+    `livehook listen` sockets of this process, which it sends their endpoints' deliveries to."""
+    from livehook.delivery.config import WorkerConfig
+    from livehook.delivery.relay import ListenerHub
+    from livehook.delivery.sender import Sender
+    from livehook.delivery.worker import Worker
+
+    defaults = WorkerConfig()
+    config = WorkerConfig(
+        concurrency=concurrency or defaults.concurrency,
+        disable_after=timedelta(days=settings.disable_after_days),
+        retention=timedelta(days=settings.retention_days),
+    )
+    return Worker(
+        services.db,
+        services.webhooks,
+        services.box,
+        # Connections to one host: as many as an endpoint's cap can ever ask for.
+        Sender(
+            allow_local=settings.allow_local_urls,
+            limit=config.concurrency,
+            limit_per_host=config.limits.max_per_endpoint,
+            relay=(listeners or ListenerHub()).send,
+        ),
+        config=config,
+        wakeup=services.wakeup,
+    )
+
+
+def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The HTTP app (API, portal, `/mcp`) over ``services`` (built from ``settings`` when not
+    given); with ``settings.run_worker`` its lifespan runs a worker over the same services."""
+    from livehook.api.app import create_app
+
+    built = services or build_services(settings)
+
+    def make_worker(listeners: ListenerHub) -> Worker:
+        return build_worker(settings, built, listeners=listeners)
+
+    return create_app(settings, built, make_worker=make_worker if settings.run_worker else None)

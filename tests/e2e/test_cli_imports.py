@@ -1,0 +1,87 @@
+"""What each `livehook` command loads: a command that needs no server imports none of it.
+
+Each command runs in a fresh interpreter, which then lists the modules it holds. Loading a web
+framework, an SDK or the HTTP client for `livehook keys list` is what made it take seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import env_for
+
+# What serves HTTP, sends deliveries, talks MCP or exports traces.
+SERVER_MODULES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "mcp",
+    "opentelemetry",
+    "aiohttp",
+    "jinja2",
+    "livehook.api",
+    "livehook.portal",
+    "livehook.mcp_server",
+    "livehook.delivery",
+    "livehook.server",
+)
+# What a command that reads or writes the database needs, and `--help` does not. (Not pydantic:
+# Typer itself coerces a sub-command's options with it.)
+DATABASE_MODULES = ("sqlalchemy", "alembic", "livehook.config", "livehook.storage")
+
+RUN_AND_LIST = """
+import json, sys
+sys.argv = ["livehook", *sys.argv[1:]]
+from livehook.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stdout.flush()
+print("\\n" + json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_loaded_by(home: Path, *args: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST, *args],
+        env=env_for(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "livehook.cli" in loaded  # the command really ran in this interpreter
+    return loaded
+
+
+def _loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(
+        name for name in modules if any(name == p or name.startswith(p + ".") for p in packages)
+    )
+
+
+def test_help_loads_neither_server_nor_database(tmp_path: Path) -> None:
+    loaded = _modules_loaded_by(tmp_path / "home", "--help")
+    assert _loaded(loaded, (*SERVER_MODULES, *DATABASE_MODULES, "pydantic")) == []
+
+
+@pytest.mark.parametrize("command", [("keys", "list"), ("keys", "list", "--json")])
+def test_keys_list_loads_the_database_and_no_server(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    loaded = _modules_loaded_by(tmp_path / "home", *command)
+    assert _loaded(loaded, SERVER_MODULES) == []
+    assert "sqlalchemy" in loaded  # it did read the keys
+
+
+def test_worker_help_loads_no_server(tmp_path: Path) -> None:
+    loaded = _modules_loaded_by(tmp_path / "home", "worker", "--help")
+    assert _loaded(loaded, SERVER_MODULES + DATABASE_MODULES) == []
