@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from livehook.api.schemas.common import RequestModel
 from livehook.domain.webhooks import (
@@ -112,6 +113,10 @@ class RotateSecret(RequestModel):
 
 
 class WebhookPublic(BaseModel):
+    """A webhook as the API shows it: read from the `Webhook` record by attribute name."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     api_key_id: str
     url: str
@@ -130,27 +135,15 @@ class WebhookPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    # Custom headers often carry credentials: whatever builds this model shows them redacted.
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _redacted(cls, headers: Mapping[str, str]) -> dict[str, str]:
+        return redact_headers(headers)
+
     @classmethod
     def of(cls, webhook: Webhook) -> WebhookPublic:
-        return cls(
-            id=webhook.id,
-            api_key_id=webhook.api_key_id,
-            url=webhook.url,
-            description=webhook.description,
-            events=list(webhook.events),
-            model=webhook.model,
-            payload_format=webhook.payload_format,
-            signature_scheme=webhook.signature_scheme,
-            wire_profile=webhook.wire_profile,
-            retry_policy=webhook.retry_policy,
-            timeout_seconds=webhook.timeout_seconds,
-            headers=redact_headers(webhook.headers),
-            status=webhook.status,
-            disabled_reason=webhook.disabled_reason,
-            disabled_at=webhook.disabled_at,
-            created_at=webhook.created_at,
-            updated_at=webhook.updated_at,
-        )
+        return cls.model_validate(webhook)
 
 
 class WebhookWithSecret(WebhookPublic):
