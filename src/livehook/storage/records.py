@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from dataclasses import fields
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import Column, Table
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
-    from sqlalchemy import Row
+    from sqlalchemy import RowMapping
 
 R = TypeVar("R", bound="DataclassInstance")
+
+
+class Row(Protocol):
+    """A result row of any width, read by column name."""
+
+    @property
+    def _mapping(self) -> RowMapping: ...
 
 
 @cache
@@ -33,12 +40,20 @@ def columns_for(table: Table, record_type: type[DataclassInstance]) -> list[Colu
     return [table.c[name] for name in field_names(record_type)]
 
 
-def from_row(record_type: type[R], row: Row[Any], **overrides: Any) -> R:
+def from_row(record_type: type[R], row: Row, **overrides: Any) -> R:
     """The record of a row that holds a column per field, with ``overrides`` for the fields
     stored differently."""
     if overrides:
         return record_type(**{**row._mapping, **overrides})
     return record_type(**row._mapping)
+
+
+def from_row_part(record_type: type[R], row: Row, **overrides: Any) -> R:
+    """``from_row`` for a row that carries more than the record (a join, a secret beside it)."""
+    mapping = row._mapping
+    values = {name: mapping[name] for name in field_names(record_type)}
+    values.update(overrides)
+    return record_type(**values)
 
 
 def values_of(record: DataclassInstance, **overrides: Any) -> dict[str, Any]:
