@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from livehook.api.schemas.common import RequestModel
+from livehook.domain.addresses import MAX_URL_LENGTH
+from livehook.domain.payloads import DEFAULT_PAYLOAD_FORMAT, PayloadFormat
+from livehook.domain.signing import SignatureScheme
 from livehook.domain.webhooks import (
     DEFAULT_TIMEOUT_SECONDS,
     MAX_TIMEOUT_SECONDS,
@@ -46,14 +49,12 @@ Headers = Annotated[
 
 
 class WebhookCreate(RequestModel):
-    url: str = Field(max_length=2048, examples=["https://example.com/webhooks/livehook"])
+    url: str = Field(max_length=MAX_URL_LENGTH, examples=["https://example.com/webhooks/livehook"])
     description: str = Field(default="", max_length=500)
     events: EventList = Field(default_factory=list)
     model: str | None = Field(default=None, max_length=32, description="Null: every model.")
-    payload_format: Literal["full", "thin"] = "full"
-    signature_scheme: Literal["hmac-sha256", "standard-webhooks"] | None = Field(
-        default=None, description=SCHEME_DESCRIPTION
-    )
+    payload_format: PayloadFormat = DEFAULT_PAYLOAD_FORMAT
+    signature_scheme: SignatureScheme | None = Field(default=None, description=SCHEME_DESCRIPTION)
     wire_profile: WireProfileName | None = Field(default=None, description=WIRE_PROFILE_DESCRIPTION)
     retry_policy: RetryPolicyField | None = Field(
         default=None, description="Default: the wire profile's (`verifeye`: `once`; `standard`)."
@@ -67,12 +68,12 @@ class WebhookCreate(RequestModel):
 class WebhookUpdate(RequestModel):
     """Only the fields sent are changed."""
 
-    url: str | None = Field(default=None, max_length=2048)
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     description: str | None = Field(default=None, max_length=500)
     events: EventList | None = None
     model: str | None = Field(default=None, max_length=32)
-    payload_format: Literal["full", "thin"] | None = None
-    signature_scheme: Literal["hmac-sha256", "standard-webhooks"] | None = None
+    payload_format: PayloadFormat | None = None
+    signature_scheme: SignatureScheme | None = None
     wire_profile: WireProfileName | None = None
     retry_policy: RetryPolicyField | None = None
     timeout_seconds: int | None = Field(
