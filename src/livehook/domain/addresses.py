@@ -134,11 +134,6 @@ def address_problem(ip: IPAddress, *, allow_local: bool = False) -> str | None:
     return None if ip.is_global else "a special-purpose (non-public) address"
 
 
-def is_public_address(ip: IPAddress) -> bool:
-    """True when ``ip`` may receive webhooks in production."""
-    return address_problem(ip) is None
-
-
 def check_url(url: str, *, allow_local: bool) -> TargetURL:
     """Parse and validate a webhook URL, or raise ``UnsafeURLError`` saying what is wrong."""
     if len(url) > MAX_URL_LENGTH:
