@@ -5,7 +5,8 @@
 The receiver runs in its own process (a raw asyncio protocol answering 200 with keep-alive) so
 it costs the clients no CPU. Each client gets the same pre-signed bodies, a warm-up, and
 ``--rounds`` timed rounds, interleaved so that machine noise hits them alike; the median round
-is reported. DESIGN.md picks aiohttp from these figures (see also encode/httpx#3215).
+is reported. `delivery/sender.py` uses aiohttp, chosen from these figures (see also
+encode/httpx#3215).
 """
 
 from __future__ import annotations

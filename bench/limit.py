@@ -36,7 +36,7 @@ from livehook.domain.signing import SCHEME_HMAC_SHA256, signature_headers
 # A fixed, obviously fake secret: the bench signs, it never verifies.
 BENCH_SECRET = "whsec_YmVuY2htYXJrLXNlY3JldC1ub3QtYS1yZWFsLW9uZQ"
 EVENT_TYPE = "verification.completed"
-SEND_TIMEOUT_SECONDS = 5.0  # DESIGN.md's default per-endpoint timeout
+SEND_TIMEOUT_SECONDS = 5.0  # domain/webhooks.py: DEFAULT_TIMEOUT_SECONDS
 _EPOCH_MS = 1_770_000_000_000  # event ids are time-ordered; any fixed millisecond will do
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = ("aiohttp", "sender")

@@ -1,4 +1,8 @@
-"""Header names, defaults and limits. Every number that shapes behaviour lives here, with why."""
+"""Defaults and limits of the API keys, secrets, HTTP API, storage and server, each with why.
+
+A domain rule's numbers live beside the rule (`domain/webhooks.py`, `domain/sessions.py`, …) and
+the delivery worker's in `delivery/config.py`: `docs/architecture.md` lists where.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ API_KEY_DISPLAY_CHARS = 11
 CALLBACK_SECRET_RANDOM_BYTES = 32
 
 # --- Webhook secrets ------------------------------------------------------------------------
-WEBHOOK_SECRET_PREFIX = "whsec_"
-# The delivery contract (docs/architecture.md): whsec_ + base64 of at least 24 random bytes.
+# The delivery contract (docs/architecture.md): whsec_ (domain/signing.py: SECRET_PREFIX) +
+# base64 of at least 24 random bytes.
 WEBHOOK_SECRET_RANDOM_BYTES = 32
 
 # --- HTTP API -------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ from livehook.domain.deliveries import PENDING
 from livehook.domain.simulation import plan_for
 from livehook.receiver import WebhookVerificationError, verify
 from livehook.services.registry import Services
-from livehook.services.sessions import SessionDraft
-from livehook.services.simulation import simulated_verdict
+from livehook.services.sessions import SessionView
+from livehook.services.simulation import simulate
 from livehook.services.webhooks import WebhookDraft
 from livehook.storage.repositories.delivery_log import DeliveryFilters
 
@@ -105,24 +105,23 @@ async def _drive(
         f"Registered webhook [bold]{hook.webhook.id}[/] → {hook.webhook.url}\n"
         f"Its secret (shown once): [bold]{hook.secret}[/]\n"
     )
-    sessions = services.sessions
-    view = await sessions.create(
-        principal, SessionDraft(model=RECOMMENDED_MODEL, external_tracker="demo")
-    )
-    console.print(f"Session [bold]{view.session.id}[/] ({RECOMMENDED_MODEL}) — reporting stages:")
-    expected = 1
-    await receiver.wait_for(expected)
-    for report in plan_for(VERIFICATION_COMPLETED):
+
+    async def paced(view: SessionView) -> None:
+        if len(view.stages) == 1:
+            console.print(
+                f"Session [bold]{view.session.id}[/] ({RECOMMENDED_MODEL}) — reporting stages:"
+            )
+        await receiver.wait_for(len(view.stages))  # one delivery per event so far
         await asyncio.sleep(STEP_PAUSE_SECONDS)
-        if report.kind == "stage":
-            assert report.stage is not None
-            view = await sessions.report_stage(principal, view.session.id, report.stage)
-            expected += 1
-        else:
-            verdict = simulated_verdict(report, RECOMMENDED_MODEL)
-            view = await sessions.report_result(principal, view.session.id, verdict)
-            expected += 2  # liveness.passed, then verification.completed
-        await receiver.wait_for(expected)
+
+    await simulate(
+        services.sessions,
+        principal,
+        VERIFICATION_COMPLETED,
+        model=RECOMMENDED_MODEL,
+        external_tracker="demo",
+        on_report=paced,
+    )
     return principal, hook.webhook.id
 
 

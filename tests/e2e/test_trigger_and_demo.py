@@ -82,7 +82,7 @@ def test_trigger_drives_a_session_and_its_webhook_gets_signed_deliveries(
         server.shutdown()
         server.server_close()
     events = sorted(json.loads(body)["event"] for body, _ in _Recorder.received)
-    # Sent concurrently: order is not guaranteed (DESIGN.md), the set is.
+    # Sent concurrently: order is not guaranteed (docs/architecture.md, the queue), the set is.
     assert events == sorted(
         [
             "verification.initialized",

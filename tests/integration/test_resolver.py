@@ -13,7 +13,6 @@ from livehook.delivery.resolver import (
     UnresolvableHostError,
     check_url_resolves_safely,
     resolve_checked,
-    resolve_public,
 )
 from livehook.domain.addresses import UnsafeURLError
 
@@ -56,8 +55,14 @@ DNS = FakeDNS(
 )
 
 
+async def resolved_hosts(host: str, port: int, *, allow_local: bool) -> list[str]:
+    """The addresses ``host`` resolves to, all checked, as the sender connects to them."""
+    answers = await resolve_checked(host, port, allow_local=allow_local, getaddrinfo=DNS)
+    return [answer.host for answer in answers]
+
+
 async def test_public_name_resolves_to_all_its_addresses() -> None:
-    addresses = await resolve_public("public.example", 443, allow_local=False, getaddrinfo=DNS)
+    addresses = await resolved_hosts("public.example", 443, allow_local=False)
     assert addresses == ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
 
 
@@ -76,42 +81,42 @@ async def test_duplicate_answers_are_returned_once_with_family_and_port() -> Non
 
 
 async def test_nat64_answer_for_a_public_address_is_accepted() -> None:
-    addresses = await resolve_public("nat64.example", 443, allow_local=False, getaddrinfo=DNS)
+    addresses = await resolved_hosts("nat64.example", 443, allow_local=False)
     assert addresses == ["64:ff9b::5db8:d70e"]
 
 
 async def test_name_resolving_to_a_private_address_is_refused_naming_it() -> None:
     with pytest.raises(UnsafeURLError) as refused:
-        await resolve_public("private.example", 443, allow_local=False, getaddrinfo=DNS)
+        await resolved_hosts("private.example", 443, allow_local=False)
     assert refused.value.reason == "10.0.0.5 is a private address (resolved from private.example)"
 
 
 async def test_name_resolving_to_a_mix_is_refused_as_a_whole() -> None:
     with pytest.raises(UnsafeURLError) as refused:
-        await resolve_public("mixed.example", 443, allow_local=False, getaddrinfo=DNS)
+        await resolved_hosts("mixed.example", 443, allow_local=False)
     assert "127.0.0.1 is a loopback address (resolved from mixed.example)" in str(refused.value)
 
 
 async def test_ipv4_mapped_answer_is_judged_by_its_ipv4_address() -> None:
     with pytest.raises(UnsafeURLError) as refused:
-        await resolve_public("mapped.example", 443, allow_local=False, getaddrinfo=DNS)
+        await resolved_hosts("mapped.example", 443, allow_local=False)
     assert "IPv4-mapped form of 192.168.1.1, a private address" in str(refused.value)
 
 
 async def test_allow_local_accepts_private_answers_but_never_metadata() -> None:
-    assert await resolve_public("mixed.example", 80, allow_local=True, getaddrinfo=DNS) == [
+    assert await resolved_hosts("mixed.example", 80, allow_local=True) == [
         "93.184.215.14",
         "127.0.0.1",
     ]
     with pytest.raises(UnsafeURLError) as refused:
-        await resolve_public("metadata.example", 80, allow_local=True, getaddrinfo=DNS)
+        await resolved_hosts("metadata.example", 80, allow_local=True)
     assert refused.value.reason.startswith("169.254.169.254 is a cloud metadata address")
 
 
 @pytest.mark.parametrize("host", ["nxdomain.example", "empty.example"])
 async def test_name_without_addresses_is_unresolvable(host: str) -> None:
     with pytest.raises(UnresolvableHostError) as failed:
-        await resolve_public(host, 443, allow_local=False, getaddrinfo=DNS)
+        await resolved_hosts(host, 443, allow_local=False)
     assert failed.value.host == host
     assert str(failed.value).startswith(f"could not resolve {host}")
 

@@ -18,8 +18,8 @@ from livehook.domain.catalog import (
     webhook_wants,
 )
 
-# DESIGN.md's catalog, as (name, step), in its order.
-DESIGN_CATALOG = [
+# The published catalog, as (name, step), in its order: written out, not read from the code.
+PUBLISHED_CATALOG = [
     ("verification.initialized", 1),
     ("verification.started", 2),
     ("account.created", None),
@@ -36,7 +36,7 @@ DESIGN_CATALOG = [
 
 def test_catalog_lists_design_types_in_order_with_their_steps() -> None:
     session_types = [(t.name, t.step) for t in EVENT_TYPES.values() if not t.operational]
-    assert session_types == DESIGN_CATALOG
+    assert session_types == PUBLISHED_CATALOG
 
 
 def test_operational_types_are_flagged_and_have_no_step() -> None:
@@ -44,7 +44,7 @@ def test_operational_types_are_flagged_and_have_no_step() -> None:
     for name in OPERATIONAL_EVENT_TYPES:
         assert EVENT_TYPES[name].operational
         assert EVENT_TYPES[name].step is None
-    assert tuple(name for name, _ in DESIGN_CATALOG) == SESSION_EVENT_TYPES
+    assert tuple(name for name, _ in PUBLISHED_CATALOG) == SESSION_EVENT_TYPES
 
 
 def test_funnel_is_the_stepped_happy_path_in_step_order() -> None:

@@ -1,4 +1,5 @@
-"""The request headers of one attempt, exactly as DESIGN.md's delivery contract lists them."""
+"""The request headers of one attempt, exactly as the delivery contract lists them
+(docs/architecture.md, "The delivery contract")."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 # Third-party packages each part may import, beside the standard library and itself.
 ALLOWED_OUTSIDE = {
     # orjson makes the exact bytes every delivery signs: pure, no I/O (docs/architecture.md).
-    "domain": {"orjson"},
+    # yarl reads URLs in addresses.py: the parser the sender connects with, so the two agree.
+    "domain": {"orjson", "yarl"},
     # What integrators install is the bare package: the standard library only; the helper
     # for a framework (`receiver/flask.py`, ...) imports that framework, and only its users
     # import the helper.

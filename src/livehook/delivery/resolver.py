@@ -88,14 +88,6 @@ async def resolve_checked(
     return list(resolved.values())
 
 
-async def resolve_public(
-    host: str, port: int, *, allow_local: bool, getaddrinfo: GetAddrInfo | None = None
-) -> list[str]:
-    """The addresses ``host`` resolves to, all checked; refuses the host if any one fails."""
-    answers = await resolve_checked(host, port, allow_local=allow_local, getaddrinfo=getaddrinfo)
-    return [answer.host for answer in answers]
-
-
 async def check_url_resolves_safely(
     url: str,
     *,

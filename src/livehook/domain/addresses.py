@@ -1,8 +1,9 @@
 """Is a webhook URL safe to send to? URL rules and the one classification of IP addresses.
 
 ``check_url`` runs at registration (with a DNS check in ``delivery.resolver``) and again at send
-time; ``address_problem`` is the single place that says why an address is not a valid target, and
-the sender's resolver applies it to every address DNS returns.
+time; it reads URLs with yarl, the parser the sender's aiohttp uses, so both see one host.
+``address_problem`` is the single place that says why an address is not a valid target, and the
+sender's resolver applies it to every address DNS returns.
 
 ``allow_local`` (a development setting) permits ``http``, local hostnames, loopback and private
 (RFC 1918, IPv6 unique local) addresses. It never permits link-local addresses, which include the
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from urllib.parse import quote
 
+from yarl import URL
+
 IPAddress = IPv4Address | IPv6Address
 
 # Browsers and most servers cope with ~2 KiB; a longer URL is a mistake or an attack.
@@ -28,11 +31,8 @@ MAX_URL_LENGTH = 2048
 PUBLIC_HINT = "webhooks must target a public address"
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-_URL_SHAPE = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<path>[^?#]*)"
-    r"(?:\?(?P<query>[^#]*))?(?P<fragment>#.*)?",
-    re.DOTALL,
-)
+# `scheme://`: the shape of an absolute URL with a host, before yarl reads the rest.
+_ABSOLUTE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _HEX_NUMBER = re.compile(r"0[xX][0-9A-Fa-f]*")
 _OCTAL_NUMBER = re.compile(r"0[0-7]+")
@@ -134,32 +134,37 @@ def address_problem(ip: IPAddress, *, allow_local: bool = False) -> str | None:
     return None if ip.is_global else "a special-purpose (non-public) address"
 
 
-def is_public_address(ip: IPAddress) -> bool:
-    """True when ``ip`` may receive webhooks in production."""
-    return address_problem(ip) is None
-
-
 def check_url(url: str, *, allow_local: bool) -> TargetURL:
-    """Parse and validate a webhook URL, or raise ``UnsafeURLError`` saying what is wrong."""
+    """Parse and validate a webhook URL, or raise ``UnsafeURLError`` saying what is wrong.
+
+    yarl splits the URL, the parser the sender's aiohttp uses, so the host checked here is the
+    host connected to; the parts are then judged more strictly than yarl does (the port's digits,
+    the host's spelling) and the URL is rebuilt from what was judged.
+    """
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeURLError(f"URL must be at most {MAX_URL_LENGTH} characters")
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
         raise UnsafeURLError("URL must not contain spaces or control characters")
     if "\\" in url:
         raise UnsafeURLError("URL must not contain a backslash")
-    match = _URL_SHAPE.fullmatch(url)
-    if match is None:
+    absolute = _ABSOLUTE.match(url)
+    if absolute is None:
         raise UnsafeURLError("URL must be absolute, like https://example.com/webhooks")
-    scheme = match["scheme"].lower()
+    scheme = absolute["scheme"].lower()
     _check_scheme(scheme, allow_local=allow_local)
-    if match["fragment"] is not None:
+    if "#" in url:
         raise UnsafeURLError("URL must not contain a fragment (#...)")
-    host_text, port = _split_authority(match["authority"], _DEFAULT_PORTS[scheme])
-    host, literal_ip = _check_host(host_text, allow_local=allow_local)
+    parsed = _split(url)
+    if "@" in parsed.raw_authority:
+        raise UnsafeURLError("URL must not contain user info (user:password@)")
+    if not parsed.raw_host:
+        raise UnsafeURLError("URL must include a host")
+    port = _port(parsed.raw_authority, _DEFAULT_PORTS[scheme])
+    host, literal_ip = _check_host(parsed.raw_host, allow_local=allow_local)
     url_host = f"[{host}]" if isinstance(literal_ip, IPv6Address) else host
     port_text = "" if port == _DEFAULT_PORTS[scheme] else f":{port}"
-    path = quote(match["path"], safe=_PATH_SAFE) or "/"
-    query = quote(match["query"] or "", safe=_PATH_SAFE + "?")
+    path = quote(parsed.raw_path, safe=_PATH_SAFE) or "/"
+    query = quote(parsed.raw_query_string, safe=_PATH_SAFE + "?")
     normalized = f"{scheme}://{url_host}{port_text}{path}{'?' + query if query else ''}"
     return TargetURL(scheme=scheme, host=host, port=port, literal_ip=literal_ip, url=normalized)
 
@@ -170,36 +175,51 @@ def _check_scheme(scheme: str, *, allow_local: bool) -> None:
     raise UnsafeURLError("URL must use https or http" if allow_local else "URL must use https")
 
 
-def _split_authority(authority: str, default_port: int) -> tuple[str, int]:
-    if "@" in authority:
-        raise UnsafeURLError("URL must not contain user info (user:password@)")
-    if authority.startswith("["):
-        end = authority.find("]")
-        if end == -1:
-            raise UnsafeURLError("URL host has an unclosed [ bracket")
-        host, rest = authority[: end + 1], authority[end + 1 :]
+def _split(url: str) -> URL:
+    """yarl's reading of ``url``; its refusals reworded to say what to fix."""
+    try:
+        parsed = URL(url, encoded=True)
+        parsed.explicit_port  # noqa: B018 (yarl reads the port lazily: refuse it here)
+    except ValueError as exc:
+        authority = re.split(r"[/?]", url.partition("//")[2], maxsplit=1)[0]
+        if "port" in str(exc).lower():
+            raise UnsafeURLError(_port_message(_port_text(authority))) from None
+        if "[" in authority and "]" not in authority:
+            raise UnsafeURLError("URL host has an unclosed [ bracket") from None
+        inner, _, rest = authority.partition("[")[2].partition("]")
         if rest and not rest.startswith(":"):
-            raise UnsafeURLError("URL has text after the ] of its IPv6 host")
-    else:
-        host, colon, port_part = authority.partition(":")
-        rest = colon + port_part
-    if not host:
-        raise UnsafeURLError("URL must include a host")
-    port_text = rest[1:]
+            raise UnsafeURLError("URL has text after the ] of its IPv6 host") from None
+        raise UnsafeURLError(f"URL host [{inner}] is not a valid IPv6 address") from None
+    return parsed
+
+
+def _port_text(authority: str) -> str:
+    """The text after the host's colon ("" when there is none): yarl reads ports with int(),
+    which also takes "+80" and other scripts' digits, so the text itself is judged."""
+    _, colon, tail = authority.rpartition(":")
+    return tail if colon and "]" not in tail else ""
+
+
+def _port_message(port_text: str) -> str:
+    return f"URL port must be a number from 1 to 65535, not {port_text!r}"
+
+
+def _port(authority: str, default_port: int) -> int:
+    port_text = _port_text(authority)
     if not port_text:
-        return host, default_port
+        return default_port
     if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
-        raise UnsafeURLError(f"URL port must be a number from 1 to 65535, not {port_text!r}")
-    return host, int(port_text)
+        raise UnsafeURLError(_port_message(port_text))
+    return int(port_text)
 
 
 def _check_host(host_text: str, *, allow_local: bool) -> tuple[str, IPAddress | None]:
-    if "%" in host_text and not host_text.startswith("["):
-        raise UnsafeURLError("URL host must not be percent-encoded")
-    if host_text.startswith("["):
-        ip6 = _parse_bracketed(host_text[1:-1])
+    if ":" in host_text:  # yarl took it from between brackets: only IPv6 has colons
+        ip6 = _parse_bracketed(host_text)
         _check_literal(ip6, host_text, allow_local=allow_local)
         return ip6.compressed, ip6
+    if "%" in host_text:
+        raise UnsafeURLError("URL host must not be percent-encoded")
     try:
         host = host_text.encode("idna").decode("ascii").lower()
     except UnicodeError:

@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 
@@ -32,11 +32,11 @@ from livehook.domain.verdicts import (
     check_unit_interval,
     check_verdict,
     confidence_band,
-    score_from_real_score,
+    real_score_fields,
 )
 
 PayloadFormat = Literal["full", "thin"]
-PAYLOAD_FORMATS: tuple[PayloadFormat, ...] = ("full", "thin")
+PAYLOAD_FORMATS: tuple[PayloadFormat, ...] = get_args(PayloadFormat)
 DEFAULT_PAYLOAD_FORMAT: PayloadFormat = "full"
 
 EVENT_ID_PREFIX = "evt"  # ids are `ids.sortable_id(EVENT_ID_PREFIX, …)`: `evt_` + 26 chars
@@ -165,8 +165,7 @@ def liveness_data(
         trust_score=trust_score,
     )
     data["verdict"] = verdict
-    data["real_score"] = check_unit_interval(real_score, "real_score")
-    data["score"] = score_from_real_score(real_score)
+    data.update(real_score_fields(real_score))
     return data
 
 
@@ -186,8 +185,7 @@ def verdict_data(
     """`data` of `verification.completed`; `score` and the band `type` are derived here."""
     return {
         "verdict": check_verdict(verdict),
-        "real_score": check_unit_interval(real_score, "real_score"),
-        "score": score_from_real_score(real_score),
+        **real_score_fields(real_score),
         "confidence": check_unit_interval(confidence, "confidence"),
         "type": confidence_band(confidence),
         "model": check_model(model),

@@ -19,11 +19,12 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Literal, get_args
 
-SCHEME_HMAC_SHA256: Final = "hmac-sha256"
-SCHEME_STANDARD_WEBHOOKS: Final = "standard-webhooks"
-SIGNATURE_SCHEMES: Final = (SCHEME_HMAC_SHA256, SCHEME_STANDARD_WEBHOOKS)
+SignatureScheme = Literal["hmac-sha256", "standard-webhooks"]
+SIGNATURE_SCHEMES: Final[tuple[SignatureScheme, ...]] = get_args(SignatureScheme)
+SCHEME_HMAC_SHA256: Final[SignatureScheme] = "hmac-sha256"
+SCHEME_STANDARD_WEBHOOKS: Final[SignatureScheme] = "standard-webhooks"
 
 # Every signing secret livehook issues is this prefix followed by base64 of random bytes.
 SECRET_PREFIX: Final = "whsec_"

@@ -48,6 +48,12 @@ def score_from_real_score(real_score: float) -> float:
     return round(check_unit_interval(real_score, "real_score") * 100, SCORE_DECIMALS)
 
 
+def real_score_fields(real_score: float) -> dict[str, float]:
+    """`real_score` and its `score`, in a payload's order (ValueError outside [0, 1])."""
+    score = score_from_real_score(real_score)  # checks it first
+    return {"real_score": float(real_score), "score": score}
+
+
 def confidence_band(confidence: float) -> str:
     """The band name (`VERY HIGH` … `VERY LOW`) for a 0..1 confidence."""
     value = check_unit_interval(confidence, "confidence")

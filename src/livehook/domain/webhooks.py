@@ -6,14 +6,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
-
-PayloadFormat = Literal["full", "thin"]
-SignatureScheme = Literal["hmac-sha256", "standard-webhooks"]
-WebhookStatus = Literal["active", "disabled"]
-
-PAYLOAD_FORMATS: tuple[str, ...] = ("full", "thin")
-SIGNATURE_SCHEMES: tuple[str, ...] = ("hmac-sha256", "standard-webhooks")
 
 DEFAULT_TIMEOUT_SECONDS = 5  # receivers are told to answer 2xx within 5 s
 MIN_TIMEOUT_SECONDS = 1

@@ -8,9 +8,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from livehook.api.schemas.sessions import MAX_URL_CHARS, SessionCreate
+from livehook.api.schemas.sessions import SessionCreate
 from livehook.api.schemas.webhooks import WireProfileName
 from livehook.domain import catalog
+from livehook.domain.addresses import MAX_URL_LENGTH
 from livehook.domain.scopes import SESSIONS_READ, SESSIONS_WRITE
 from livehook.domain.sessions import MAX_LABEL_CHARS
 from livehook.mcp_server.access import Caller, ToolContext
@@ -80,7 +81,7 @@ def register(
         callback_url: Annotated[
             str | None,
             Field(
-                max_length=MAX_URL_CHARS,
+                max_length=MAX_URL_LENGTH,
                 description="HTTPS URL that receives the signed outcome. Preferred to polling.",
             ),
         ] = None,

@@ -22,7 +22,10 @@ from livehook.api.schemas.webhooks import (
     WebhookWithSecret,
 )
 from livehook.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from livehook.domain.addresses import MAX_URL_LENGTH
+from livehook.domain.payloads import PayloadFormat
 from livehook.domain.scopes import DELIVERIES_WRITE, WEBHOOKS_READ, WEBHOOKS_WRITE
+from livehook.domain.signing import SCHEME_HMAC_SHA256, SignatureScheme
 from livehook.domain.webhooks import MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS
 from livehook.mcp_server.access import Caller, ToolContext
 from livehook.mcp_server.shapes import Deleted
@@ -34,9 +37,9 @@ Cursor = Annotated[
     str | None, Field(max_length=64, description="`next_cursor` of the previous page.")
 ]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-Url = Annotated[str, Field(max_length=2048, description="HTTPS URL that receives the events.")]
-Format = Literal["full", "thin"]
-Scheme = Literal["hmac-sha256", "standard-webhooks"]
+Url = Annotated[
+    str, Field(max_length=MAX_URL_LENGTH, description="HTTPS URL that receives the events.")
+]
 Timeout = Annotated[int, Field(ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS)]
 Description = Annotated[str, Field(max_length=500)]
 ModelFilter = Annotated[str | None, Field(max_length=32, description="Only this model's events.")]
@@ -71,8 +74,8 @@ def register(server: MCPServer[Any], services: Services, caller: Caller) -> None
         description: Description = "",
         events: EventList | None = None,
         model: ModelFilter = None,
-        payload_format: Format = "full",
-        signature_scheme: Scheme = "hmac-sha256",
+        payload_format: PayloadFormat = "full",
+        signature_scheme: SignatureScheme = SCHEME_HMAC_SHA256,
         retry_policy: RetryPolicyField = "standard",
         timeout_seconds: Timeout = 5,
         headers: Headers | None = None,
@@ -107,8 +110,8 @@ def register(server: MCPServer[Any], services: Services, caller: Caller) -> None
         description: Description | None = None,
         events: EventList | None = None,
         model: ModelFilter = None,
-        payload_format: Format | None = None,
-        signature_scheme: Scheme | None = None,
+        payload_format: PayloadFormat | None = None,
+        signature_scheme: SignatureScheme | None = None,
         retry_policy: RetryPolicyField | None = None,
         timeout_seconds: Timeout | None = None,
         headers: Headers | None = None,

@@ -9,6 +9,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from livehook.domain.addresses import MAX_URL_LENGTH
 from livehook.domain.deliveries import Bucket
 
 
@@ -74,3 +75,5 @@ def install(env: Environment) -> None:
         percent=percent,
         chart_bars=chart_bars,
     )
+    # Limits the forms show, so a browser refuses what the service would.
+    env.globals.update(max_url_length=MAX_URL_LENGTH)

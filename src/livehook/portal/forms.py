@@ -14,6 +14,8 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from livehook.domain import catalog
+from livehook.domain.payloads import DEFAULT_PAYLOAD_FORMAT
+from livehook.domain.signing import SCHEME_HMAC_SHA256
 from livehook.domain.webhooks import Webhook, redact_headers
 from livehook.services.errors import ServiceError
 
@@ -35,8 +37,8 @@ class WebhookForm:
     description: str = ""
     model: str = ""
     events: list[str] = field(default_factory=list)
-    payload_format: str = "full"
-    signature_scheme: str = "hmac-sha256"
+    payload_format: str = DEFAULT_PAYLOAD_FORMAT
+    signature_scheme: str = SCHEME_HMAC_SHA256
     retry_policy: str = "standard"
     retry_delays: str = ""
     timeout_seconds: str = "5"
@@ -53,8 +55,8 @@ class WebhookForm:
             description=text("description"),
             model=text("model"),
             events=[e for e in form.getlist("events") if isinstance(e, str)],
-            payload_format=text("payload_format", "full"),
-            signature_scheme=text("signature_scheme", "hmac-sha256"),
+            payload_format=text("payload_format", DEFAULT_PAYLOAD_FORMAT),
+            signature_scheme=text("signature_scheme", SCHEME_HMAC_SHA256),
             retry_policy=text("retry_policy", "standard"),
             retry_delays=text("retry_delays"),
             timeout_seconds=text("timeout_seconds", "5"),

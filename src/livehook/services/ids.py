@@ -1,4 +1,8 @@
-"""Fresh identifiers and secrets: the one place that reads the clock and the OS's randomness."""
+"""Fresh identifiers and secrets from the OS's randomness; ids carry the time they were made.
+
+Times a use case records come from `clock.py`, so tests can fix them; only an id's embedded
+millisecond reads the system clock here, where its order matters and its value does not.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ from livehook.constants import (
     API_KEY_PREFIX,
     API_KEY_RANDOM_BYTES,
     CALLBACK_SECRET_RANDOM_BYTES,
-    WEBHOOK_SECRET_PREFIX,
     WEBHOOK_SECRET_RANDOM_BYTES,
 )
 from livehook.domain.ids import ENTROPY_BYTES, sortable_id, uuid7
+from livehook.domain.signing import SECRET_PREFIX
 
 
 def new_id(prefix: str) -> str:
@@ -33,7 +37,7 @@ def new_api_key() -> str:
 def new_signing_secret(random_bytes: int = WEBHOOK_SECRET_RANDOM_BYTES) -> str:
     """``whsec_`` + base64: the Standard Webhooks secret format, also used for callbacks."""
     raw = secrets.token_bytes(random_bytes)
-    return WEBHOOK_SECRET_PREFIX + base64.b64encode(raw).decode()
+    return SECRET_PREFIX + base64.b64encode(raw).decode()
 
 
 def new_callback_secret() -> str:

@@ -1,4 +1,5 @@
-"""The set of use cases a composition root hands to the API, the portal and the CLI."""
+"""The set of use cases a composition root hands to the API, the portal, the MCP server and
+the CLI."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""Simulated sessions, driven through the real use cases (for `trigger` and `demo`)."""
+"""Simulated sessions, driven through the real use cases (for `trigger`, `demo` and the portal's
+test verification)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 
 from livehook.domain.accounts import Principal
 from livehook.domain.catalog import MODELS, RECOMMENDED_MODEL
@@ -33,16 +35,18 @@ async def simulate(
     *,
     model: str = RECOMMENDED_MODEL,
     external_tracker: str | None = "livehook-trigger",
-    on_report: Callable[[SessionView], object] | None = None,
+    on_report: Callable[[SessionView], Awaitable[object] | object] | None = None,
 ) -> SessionView:
-    """Create a session and report until ``event_type`` has been emitted."""
+    """Create a session and report until ``event_type`` has been emitted.
+
+    ``on_report`` sees the session after its creation and after every report; when it returns an
+    awaitable, the next report waits for it (the demo paces itself so a person can follow)."""
     plan = plan_for(event_type)
     view = await sessions.create(
         principal,
         SessionDraft(model=model, external_tracker=external_tracker, external_id="simulated"),
     )
-    if on_report:
-        on_report(view)
+    await _notify(on_report, view)
     for report in plan:
         session_id = view.session.id
         if report.kind == "stage":
@@ -56,6 +60,14 @@ async def simulate(
             view = await sessions.report_failure(
                 principal, session_id, "simulated_failure", "A simulated pipeline error."
             )
-        if on_report:
-            on_report(view)
+        await _notify(on_report, view)
     return view
+
+
+async def _notify(
+    on_report: Callable[[SessionView], Awaitable[object] | object] | None, view: SessionView
+) -> None:
+    if on_report is not None:
+        answer = on_report(view)
+        if inspect.isawaitable(answer):
+            await answer

@@ -12,10 +12,12 @@ from livehook.crypto import SecretBox
 from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
 from livehook.domain.addresses import UnsafeURLError, check_url
+from livehook.domain.payloads import PAYLOAD_FORMATS
 from livehook.domain.retry import RetryPolicy
 from livehook.domain.webhooks import (
     MAX_PREVIOUS_SECRETS,
-    PAYLOAD_FORMATS,
+    MAX_TIMEOUT_SECONDS,
+    MIN_TIMEOUT_SECONDS,
     HeaderError,
     Webhook,
     check_custom_headers,
@@ -395,7 +397,10 @@ def _validated(draft: WebhookDraft, fallback_profile: str) -> dict[str, Any]:
         except ValueError as exc:
             raise InvalidRequest(str(exc), field="model") from None
     if draft.payload_format not in PAYLOAD_FORMATS:
-        raise InvalidRequest("payload_format must be `full` or `thin`", field="payload_format")
+        raise InvalidRequest(
+            f"payload_format must be {' or '.join(f'`{f}`' for f in PAYLOAD_FORMATS)}",
+            field="payload_format",
+        )
     if draft.payload_format not in profile.payload_formats:
         raise InvalidRequest(profiles.fixed_shape_message(profile), field="payload_format")
     try:
@@ -404,8 +409,11 @@ def _validated(draft: WebhookDraft, fallback_profile: str) -> dict[str, Any]:
         )
     except ValueError as exc:
         raise InvalidRequest(str(exc), field="retry_policy") from None
-    if not 1 <= draft.timeout_seconds <= 30:
-        raise InvalidRequest("timeout_seconds must be between 1 and 30", field="timeout_seconds")
+    if not MIN_TIMEOUT_SECONDS <= draft.timeout_seconds <= MAX_TIMEOUT_SECONDS:
+        raise InvalidRequest(
+            f"timeout_seconds must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}",
+            field="timeout_seconds",
+        )
     try:
         headers = check_custom_headers(draft.headers)
     except HeaderError as exc:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from livehook.api.deps import FullAccessPrincipal, ServicesDep
 from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
 from livehook.api.idempotent import IdempotencyKey, answer, rendering
+from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
 from livehook.api.schemas.keys import KeyCreate, KeyCreated, KeyPublic
-from livehook.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from livehook.services.keys import CreatedKey
 
 router = APIRouter(prefix="/v1/keys", tags=["api keys"], responses=ERROR_RESPONSES)
@@ -20,21 +18,13 @@ router = APIRouter(prefix="/v1/keys", tags=["api keys"], responses=ERROR_RESPONS
 async def list_keys(
     principal: FullAccessPrincipal,
     services: ServicesDep,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Envelope[Page[KeyPublic]]:
     keys = await services.keys.list_page(
         account_id=principal.account_id, after=cursor, limit=limit + 1
     )
-    page = keys[:limit]
-    has_more = len(keys) > limit
-    return Envelope(
-        data=Page(
-            items=[KeyPublic.of(k) for k in page],
-            next_cursor=page[-1].id if has_more else None,
-            has_more=has_more,
-        )
-    )
+    return Envelope(data=page_of(keys, limit, KeyPublic.of))
 
 
 @router.post(

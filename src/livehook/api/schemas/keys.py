@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from livehook.api.schemas.common import RequestModel
 from livehook.domain.accounts import ApiKey
@@ -18,10 +18,17 @@ class KeyCreate(RequestModel):
 
 
 class KeyPublic(BaseModel):
+    """A key as the API shows it: read from the `ApiKey` record by attribute name."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     account_id: str
     name: str
-    prefix: str = Field(description="The first characters of the key, to tell keys apart.")
+    prefix: str = Field(
+        validation_alias=AliasChoices("key_prefix", "prefix"),
+        description="The first characters of the key, to tell keys apart.",
+    )
     scopes: list[str]
     full_access: bool
     created_at: datetime
@@ -29,16 +36,7 @@ class KeyPublic(BaseModel):
 
     @classmethod
     def of(cls, key: ApiKey) -> KeyPublic:
-        return cls(
-            id=key.id,
-            account_id=key.account_id,
-            name=key.name,
-            prefix=key.key_prefix,
-            scopes=list(key.scopes),
-            full_access=key.full_access,
-            created_at=key.created_at,
-            revoked_at=key.revoked_at,
-        )
+        return cls.model_validate(key)
 
 
 class KeyCreated(KeyPublic):

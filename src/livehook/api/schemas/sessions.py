@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from livehook.api.schemas.common import RequestModel
 from livehook.api.schemas.webhooks import RetryPolicyField, WireProfileName
 from livehook.domain import catalog, payloads, profiles
+from livehook.domain.addresses import MAX_URL_LENGTH
 from livehook.domain.sessions import (
     MAX_LABEL_CHARS,
     MAX_TENANT_METADATA_BYTES,
@@ -22,8 +30,9 @@ from livehook.domain.sessions import (
 )
 from livehook.services.sessions import SessionView
 
-MAX_URL_CHARS = 2048
 MAX_FRAMES = max(model.frames for model in catalog.MODELS.values())
+# A score or confidence, 0..1, a JSON number (the domain's check_unit_interval, at the edge).
+UnitInterval = Annotated[float, Field(ge=0, le=1, strict=True, allow_inf_nan=False)]
 
 
 def _label(description: str) -> Any:
@@ -33,7 +42,7 @@ def _label(description: str) -> Any:
 class WebhookConfig(RequestModel):
     """VerifEye's verification configuration: `eventCallbackUrl` is `callback_url`."""
 
-    eventCallbackUrl: str | None = Field(default=None, max_length=MAX_URL_CHARS)
+    eventCallbackUrl: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
 
 
 class SessionCreate(RequestModel):
@@ -51,12 +60,12 @@ class SessionCreate(RequestModel):
     )
     callback_url: str | None = Field(
         default=None,
-        max_length=MAX_URL_CHARS,
+        max_length=MAX_URL_LENGTH,
         description="Also receives every way this session ends (`verification.completed`, "
         "`verification.failed`, `liveness.cancelled`) in its `callback_profile`, signed with the "
         "API key's callback secret.",
     )
-    callback_format: Literal["full", "thin"] = "full"
+    callback_format: payloads.PayloadFormat = payloads.DEFAULT_PAYLOAD_FORMAT
     callback_profile: WireProfileName | None = Field(
         default=None,
         description="The callback's wire profile (default: the deployment's, "
@@ -98,14 +107,7 @@ class SessionCreate(RequestModel):
 
 class StageReport(RequestModel):
     stage: str = Field(max_length=40, examples=["verification.started"])
-    trust_score: float | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        strict=True,
-        allow_inf_nan=False,
-        description="The running trust score.",
-    )
+    trust_score: UnitInterval | None = Field(default=None, description="The running trust score.")
 
     @field_validator("stage")
     @classmethod
@@ -119,10 +121,8 @@ class StageReport(RequestModel):
 
 class ResultReport(RequestModel):
     verdict: Literal["live", "fake"]
-    real_score: float = Field(
-        ge=0, le=1, strict=True, allow_inf_nan=False, description="Liveness, 0..1."
-    )
-    confidence: float = Field(ge=0, le=1, strict=True, allow_inf_nan=False)
+    real_score: UnitInterval = Field(description="Liveness, 0..1.")
+    confidence: UnitInterval
     input_source: str = Field(min_length=1, max_length=64, examples=["rest_frames"])
     processing_ms: int = Field(ge=0, le=86_400_000, strict=True)
     frames_processed: int = Field(
@@ -143,6 +143,8 @@ class FailureReport(RequestModel):
 
 
 class StagePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     stage: str
     step: int | None
     reached_at: datetime
@@ -150,15 +152,14 @@ class StagePublic(BaseModel):
 
     @classmethod
     def of(cls, reached: StageReached) -> StagePublic:
-        return cls(
-            stage=reached.stage,
-            step=reached.step,
-            reached_at=reached.reached_at,
-            event_id=reached.event_id,
-        )
+        return cls.model_validate(reached)
 
 
 class SessionPublic(BaseModel):
+    """A session as the API shows it: read from the `Session` record by attribute name."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     api_key_id: str
     model: str
@@ -180,34 +181,15 @@ class SessionPublic(BaseModel):
     updated_at: datetime
     ended_at: datetime | None
 
+    # The record keeps None for "the profile's default"; the API shows the policy in force.
+    @field_validator("callback_retry_policy", mode="before")
     @classmethod
-    def fields_of(cls, session: Session) -> dict[str, Any]:
-        return {
-            "id": session.id,
-            "api_key_id": session.api_key_id,
-            "model": session.model,
-            "external_id": session.external_id,
-            "external_tracker": session.external_tracker,
-            "tenant_metadata": _plain(session.tenant_metadata),
-            "callback_url": session.callback_url,
-            "callback_format": session.callback_format,
-            "callback_profile": session.callback_profile,
-            "callback_retry_policy": profiles.retry_policy_of(
-                session.callback_profile, session.callback_retry_policy
-            ),
-            "status": session.status,
-            "stage": session.stage,
-            "trust_score": session.trust_score,
-            "result": _plain(session.result),
-            "error": _plain(session.error),
-            "created_at": session.created_at,
-            "updated_at": session.updated_at,
-            "ended_at": session.ended_at,
-        }
+    def _in_force(cls, policy: str | list[int] | None, info: ValidationInfo) -> str | list[int]:
+        return profiles.retry_policy_of(info.data["callback_profile"], policy)
 
     @classmethod
     def of(cls, session: Session) -> SessionPublic:
-        return cls(**cls.fields_of(session))
+        return cls.model_validate(session)
 
 
 class SessionDetail(SessionPublic):
@@ -216,10 +198,12 @@ class SessionDetail(SessionPublic):
     @classmethod
     def of_view(cls, view: SessionView) -> SessionDetail:
         stages = [StagePublic.of(s) for s in view.stages]
-        return cls(**cls.fields_of(view.session), stages=stages)
+        return cls(**dict(SessionPublic.of(view.session)), stages=stages)
 
 
 class EventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     type: str
     session_id: str | None
@@ -228,14 +212,4 @@ class EventPublic(BaseModel):
 
     @classmethod
     def of(cls, event: Event) -> EventPublic:
-        return cls(
-            id=event.id,
-            type=event.type,
-            session_id=event.session_id,
-            created_at=event.created_at,
-            data=dict(event.data),
-        )
-
-
-def _plain(value: Any) -> dict[str, Any] | None:
-    return None if value is None else dict(value)
+        return cls.model_validate(event)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from livehook.domain.funnel import StageCount
 from livehook.services.stats import FunnelReport
 
 
 class StageCountPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     stage: str
     step: int | None
     sessions: int = Field(description="Sessions that reached this stage.")
@@ -18,12 +20,7 @@ class StageCountPublic(BaseModel):
 
     @classmethod
     def of(cls, count: StageCount) -> StageCountPublic:
-        return cls(
-            stage=count.stage,
-            step=count.step,
-            sessions=count.sessions,
-            conversion=count.conversion,
-        )
+        return cls.model_validate(count)
 
 
 class FunnelPublic(BaseModel):

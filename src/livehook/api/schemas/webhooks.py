@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from livehook.api.schemas.common import RequestModel
+from livehook.domain.addresses import MAX_URL_LENGTH
+from livehook.domain.payloads import DEFAULT_PAYLOAD_FORMAT, PayloadFormat
+from livehook.domain.signing import SignatureScheme
 from livehook.domain.webhooks import (
     DEFAULT_TIMEOUT_SECONDS,
     MAX_TIMEOUT_SECONDS,
@@ -45,14 +49,12 @@ Headers = Annotated[
 
 
 class WebhookCreate(RequestModel):
-    url: str = Field(max_length=2048, examples=["https://example.com/webhooks/livehook"])
+    url: str = Field(max_length=MAX_URL_LENGTH, examples=["https://example.com/webhooks/livehook"])
     description: str = Field(default="", max_length=500)
     events: EventList = Field(default_factory=list)
     model: str | None = Field(default=None, max_length=32, description="Null: every model.")
-    payload_format: Literal["full", "thin"] = "full"
-    signature_scheme: Literal["hmac-sha256", "standard-webhooks"] | None = Field(
-        default=None, description=SCHEME_DESCRIPTION
-    )
+    payload_format: PayloadFormat = DEFAULT_PAYLOAD_FORMAT
+    signature_scheme: SignatureScheme | None = Field(default=None, description=SCHEME_DESCRIPTION)
     wire_profile: WireProfileName | None = Field(default=None, description=WIRE_PROFILE_DESCRIPTION)
     retry_policy: RetryPolicyField | None = Field(
         default=None, description="Default: the wire profile's (`verifeye`: `once`; `standard`)."
@@ -66,12 +68,12 @@ class WebhookCreate(RequestModel):
 class WebhookUpdate(RequestModel):
     """Only the fields sent are changed."""
 
-    url: str | None = Field(default=None, max_length=2048)
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     description: str | None = Field(default=None, max_length=500)
     events: EventList | None = None
     model: str | None = Field(default=None, max_length=32)
-    payload_format: Literal["full", "thin"] | None = None
-    signature_scheme: Literal["hmac-sha256", "standard-webhooks"] | None = None
+    payload_format: PayloadFormat | None = None
+    signature_scheme: SignatureScheme | None = None
     wire_profile: WireProfileName | None = None
     retry_policy: RetryPolicyField | None = None
     timeout_seconds: int | None = Field(
@@ -112,6 +114,10 @@ class RotateSecret(RequestModel):
 
 
 class WebhookPublic(BaseModel):
+    """A webhook as the API shows it: read from the `Webhook` record by attribute name."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     api_key_id: str
     url: str
@@ -130,27 +136,15 @@ class WebhookPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    # Custom headers often carry credentials: whatever builds this model shows them redacted.
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _redacted(cls, headers: Mapping[str, str]) -> dict[str, str]:
+        return redact_headers(headers)
+
     @classmethod
     def of(cls, webhook: Webhook) -> WebhookPublic:
-        return cls(
-            id=webhook.id,
-            api_key_id=webhook.api_key_id,
-            url=webhook.url,
-            description=webhook.description,
-            events=list(webhook.events),
-            model=webhook.model,
-            payload_format=webhook.payload_format,
-            signature_scheme=webhook.signature_scheme,
-            wire_profile=webhook.wire_profile,
-            retry_policy=webhook.retry_policy,
-            timeout_seconds=webhook.timeout_seconds,
-            headers=redact_headers(webhook.headers),
-            status=webhook.status,
-            disabled_reason=webhook.disabled_reason,
-            disabled_at=webhook.disabled_at,
-            created_at=webhook.created_at,
-            updated_at=webhook.updated_at,
-        )
+        return cls.model_validate(webhook)
 
 
 class WebhookWithSecret(WebhookPublic):

@@ -9,23 +9,15 @@ from sqlalchemy import insert, select, update
 
 from livehook.domain.accounts import Account, ApiKey, Principal
 from livehook.storage.db import Transaction
+from livehook.storage.records import columns_for, from_row, values_of
 from livehook.storage.tables import accounts, api_keys
 
-
-def _account(row: Any) -> Account:
-    return Account(id=row.id, name=row.name, created_at=row.created_at)
+# A key's hash and callback secrets stay in storage: the record holds what may be shown.
+_API_KEY_COLUMNS = columns_for(api_keys, ApiKey)
 
 
 def _api_key(row: Any) -> ApiKey:
-    return ApiKey(
-        id=row.id,
-        account_id=row.account_id,
-        name=row.name,
-        key_prefix=row.key_prefix,
-        scopes=tuple(row.scopes),
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
+    return from_row(ApiKey, row, scopes=tuple(row.scopes))
 
 
 class AccountRepository:
@@ -33,18 +25,16 @@ class AccountRepository:
         self._conn = tx.conn
 
     async def add(self, account: Account) -> None:
-        await self._conn.execute(
-            insert(accounts).values(id=account.id, name=account.name, created_at=account.created_at)
-        )
+        await self._conn.execute(insert(accounts).values(values_of(account)))
 
     async def by_name(self, name: str) -> Account | None:
         row = (await self._conn.execute(select(accounts).where(accounts.c.name == name))).first()
-        return _account(row) if row else None
+        return from_row(Account, row) if row else None
 
     async def by_id(self, account_id: str) -> Account | None:
         result = await self._conn.execute(select(accounts).where(accounts.c.id == account_id))
         row = result.first()
-        return _account(row) if row else None
+        return from_row(Account, row) if row else None
 
     async def count(self) -> int:
         result = await self._conn.execute(select(accounts.c.id).limit(1))
@@ -58,15 +48,13 @@ class ApiKeyRepository:
     async def add(self, key: ApiKey, *, key_hash: str, callback_secret_encrypted: str) -> None:
         await self._conn.execute(
             insert(api_keys).values(
-                id=key.id,
-                account_id=key.account_id,
-                name=key.name,
-                key_hash=key_hash,
-                key_prefix=key.key_prefix,
-                scopes=list(key.scopes),
-                callback_secret=callback_secret_encrypted,
-                created_at=key.created_at,
-                revoked_at=None,
+                values_of(
+                    key,
+                    scopes=list(key.scopes),
+                    key_hash=key_hash,
+                    callback_secret=callback_secret_encrypted,
+                    revoked_at=None,
+                )
             )
         )
 
@@ -74,23 +62,19 @@ class ApiKeyRepository:
         """The caller a live (not revoked) key stands for; one indexed lookup per request."""
         query = (
             select(
-                api_keys.c.id, api_keys.c.scopes, accounts.c.id.label("account_id"), accounts.c.name
+                accounts.c.id.label("account_id"),
+                accounts.c.name.label("account_name"),
+                api_keys.c.id.label("key_id"),
+                api_keys.c.scopes,
             )
             .join(accounts, accounts.c.id == api_keys.c.account_id)
             .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
         )
         row = (await self._conn.execute(query)).first()
-        if row is None:
-            return None
-        return Principal(
-            account_id=row.account_id,
-            account_name=row.name,
-            key_id=row.id,
-            scopes=tuple(row.scopes),
-        )
+        return from_row(Principal, row, scopes=tuple(row.scopes)) if row else None
 
     async def get(self, key_id: str, *, account_id: str | None = None) -> ApiKey | None:
-        query = select(api_keys).where(api_keys.c.id == key_id)
+        query = select(*_API_KEY_COLUMNS).where(api_keys.c.id == key_id)
         if account_id is not None:
             query = query.where(api_keys.c.account_id == account_id)
         row = (await self._conn.execute(query)).first()
@@ -99,7 +83,7 @@ class ApiKeyRepository:
     async def list_page(
         self, *, account_id: str | None = None, after: str | None = None, limit: int = 100
     ) -> list[ApiKey]:
-        query = select(api_keys).order_by(api_keys.c.id).limit(limit)
+        query = select(*_API_KEY_COLUMNS).order_by(api_keys.c.id).limit(limit)
         if account_id is not None:
             query = query.where(api_keys.c.account_id == account_id)
         if after is not None:

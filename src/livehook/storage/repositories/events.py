@@ -1,4 +1,5 @@
-"""Events: immutable, written once by the outbox, read by polling and the funnel."""
+"""Events: written once, with their deliveries, by the fan-out (`services/fanout.py`); read by
+the session and event APIs, and by the worker for the trace context its spans link to."""
 
 from __future__ import annotations
 
@@ -9,37 +10,15 @@ from sqlalchemy import insert, select
 
 from livehook.domain.sessions import Event, EventQuery
 from livehook.storage.db import Transaction
+from livehook.storage.records import columns_for, from_row, values_of
 from livehook.storage.tables import events
 
-
-def _to_event(row: Any) -> Event:
-    return Event(
-        id=row.id,
-        account_id=row.account_id,
-        session_id=row.session_id,
-        type=row.type,
-        data=row.data,
-        created_at=row.created_at,
-        model=row.model,
-        external_tracker=row.external_tracker,
-        session_created_at=row.session_created_at,
-        is_test=row.is_test,
-    )
+# Every column but the trace context, which only the delivery's span reads.
+EVENT_COLUMNS = columns_for(events, Event)
 
 
 def _row(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "account_id": event.account_id,
-        "session_id": event.session_id,
-        "type": event.type,
-        "data": dict(event.data),
-        "is_test": event.is_test,
-        "created_at": event.created_at,
-        "model": event.model,
-        "external_tracker": event.external_tracker,
-        "session_created_at": event.session_created_at,
-    }
+    return values_of(event, data=dict(event.data))
 
 
 class EventRepository:
@@ -61,17 +40,19 @@ class EventRepository:
         return {row.id: row.trace_context for row in await self._conn.execute(query)}
 
     async def get(self, event_id: str, *, account_id: str) -> Event | None:
-        query = select(events).where(events.c.id == event_id, events.c.account_id == account_id)
+        query = select(*EVENT_COLUMNS).where(
+            events.c.id == event_id, events.c.account_id == account_id
+        )
         row = (await self._conn.execute(query)).first()
-        return _to_event(row) if row else None
+        return from_row(Event, row) if row else None
 
     async def for_session(self, session_id: str) -> list[Event]:
         query = (
-            select(events)
+            select(*EVENT_COLUMNS)
             .where(events.c.session_id == session_id)
             .order_by(events.c.created_at, events.c.id)
         )
-        return [_to_event(r) for r in (await self._conn.execute(query)).all()]
+        return [from_row(Event, r) for r in (await self._conn.execute(query)).all()]
 
     async def list_page(
         self,
@@ -83,7 +64,7 @@ class EventRepository:
     ) -> list[Event]:
         """Oldest first by id (ids sort by creation time); the id is the cursor."""
         stmt = (
-            select(events)
+            select(*EVENT_COLUMNS)
             .where(events.c.account_id == account_id)
             .order_by(events.c.id)
             .limit(limit)
@@ -98,4 +79,4 @@ class EventRepository:
             stmt = stmt.where(events.c.created_at >= query.created_after)
         if query.created_before is not None:
             stmt = stmt.where(events.c.created_at < query.created_before)
-        return [_to_event(r) for r in (await self._conn.execute(stmt)).all()]
+        return [from_row(Event, r) for r in (await self._conn.execute(stmt)).all()]

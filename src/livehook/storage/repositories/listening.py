@@ -10,8 +10,9 @@ from sqlalchemy import exists, not_, select, update
 from livehook.domain.deliveries import PENDING
 from livehook.domain.sessions import Event
 from livehook.storage.db import Transaction
+from livehook.storage.records import from_row
 from livehook.storage.repositories.deliveries import in_flight
-from livehook.storage.repositories.events import _to_event
+from livehook.storage.repositories.events import EVENT_COLUMNS
 from livehook.storage.tables import deliveries, events, sessions
 
 
@@ -67,7 +68,7 @@ class ListeningRepository:
             deliveries.c.event_id == events.c.id, deliveries.c.webhook_id == webhook_id
         )
         query = (
-            select(events)
+            select(*EVENT_COLUMNS)
             .join(sessions, sessions.c.id == events.c.session_id)
             .where(
                 sessions.c.api_key_id == api_key_id,
@@ -77,4 +78,4 @@ class ListeningRepository:
             .order_by(events.c.created_at, events.c.id)
             .limit(limit)
         )
-        return [_to_event(row) for row in (await self._conn.execute(query)).all()]
+        return [from_row(Event, row) for row in (await self._conn.execute(query)).all()]

@@ -10,21 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from livehook.domain.portal import PortalIdentity, PortalUser
 from livehook.storage.db import Transaction
+from livehook.storage.records import from_row, from_row_part, values_of
 from livehook.storage.tables import accounts, portal_links, portal_sessions, portal_users
 
 
 class DuplicateEmailError(Exception):
     pass
-
-
-def _user(row: Any) -> PortalUser:
-    return PortalUser(
-        id=row.id,
-        account_id=row.account_id,
-        email=row.email,
-        created_at=row.created_at,
-        last_sign_in_at=row.last_sign_in_at,
-    )
 
 
 class PortalRepository:
@@ -38,12 +29,7 @@ class PortalRepository:
         try:
             await self._conn.execute(
                 insert(portal_users).values(
-                    id=user.id,
-                    account_id=user.account_id,
-                    email=user.email,
-                    password_hash=password_hash,
-                    created_at=user.created_at,
-                    last_sign_in_at=None,
+                    values_of(user, password_hash=password_hash, last_sign_in_at=None)
                 )
             )
         except IntegrityError:
@@ -54,7 +40,7 @@ class PortalRepository:
         row = (
             await self._conn.execute(select(portal_users).where(portal_users.c.email == email))
         ).first()
-        return (_user(row), row.password_hash) if row else None
+        return (from_row_part(PortalUser, row), row.password_hash) if row else None
 
     async def users(self) -> list[tuple[PortalUser, str]]:
         """Every user with their account's name, by account then email."""
@@ -63,7 +49,10 @@ class PortalRepository:
             .join(accounts, accounts.c.id == portal_users.c.account_id)
             .order_by(accounts.c.name, portal_users.c.email)
         )
-        return [(_user(r), r.account_name) for r in (await self._conn.execute(query)).all()]
+        return [
+            (from_row_part(PortalUser, r), r.account_name)
+            for r in (await self._conn.execute(query)).all()
+        ]
 
     async def signed_in(self, user_id: str, at: datetime, password_hash: str | None) -> None:
         """Note the sign-in; store a re-hashed password when the hasher's parameters moved."""
@@ -144,7 +133,7 @@ class PortalRepository:
     async def identity(self, token_hash: str, now: datetime) -> PortalIdentity | None:
         query = (
             select(
-                portal_sessions.c.id,
+                portal_sessions.c.id.label("session_id"),
                 portal_sessions.c.account_id,
                 portal_sessions.c.capabilities,
                 portal_sessions.c.expires_at,
@@ -158,14 +147,7 @@ class PortalRepository:
         row = (await self._conn.execute(query)).first()
         if row is None:
             return None
-        return PortalIdentity(
-            session_id=row.id,
-            account_id=row.account_id,
-            account_name=row.account_name,
-            email=row.email,
-            capabilities=tuple(row.capabilities),
-            expires_at=row.expires_at,
-        )
+        return from_row(PortalIdentity, row, capabilities=tuple(row.capabilities))
 
     async def end_session(self, token_hash: str) -> None:
         await self._conn.execute(

@@ -9,31 +9,8 @@ from sqlalchemy import insert, select, update
 
 from livehook.domain.sessions import Session, SessionQuery
 from livehook.storage.db import Transaction
+from livehook.storage.records import from_row, values_of
 from livehook.storage.tables import sessions
-
-
-def _to_session(row: Any) -> Session:
-    return Session(
-        id=row.id,
-        account_id=row.account_id,
-        api_key_id=row.api_key_id,
-        model=row.model,
-        external_id=row.external_id,
-        external_tracker=row.external_tracker,
-        tenant_metadata=row.tenant_metadata,
-        callback_url=row.callback_url,
-        callback_format=row.callback_format,
-        stage=row.stage,
-        status=row.status,
-        trust_score=row.trust_score,
-        result=row.result,
-        error=row.error,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        ended_at=row.ended_at,
-        callback_profile=row.callback_profile,
-        callback_retry_policy=row.callback_retry_policy,
-    )
 
 
 def _state(session: Session) -> dict[str, Any]:
@@ -69,19 +46,11 @@ class SessionRepository:
         metadata = session.tenant_metadata
         await self._conn.execute(
             insert(sessions).values(
-                id=session.id,
-                account_id=session.account_id,
-                api_key_id=session.api_key_id,
-                model=session.model,
-                external_id=session.external_id,
-                external_tracker=session.external_tracker,
-                tenant_metadata=None if metadata is None else dict(metadata),
-                callback_url=session.callback_url,
-                callback_format=session.callback_format,
-                callback_profile=session.callback_profile,
-                callback_retry_policy=session.callback_retry_policy,
-                created_at=session.created_at,
-                **_state(session),
+                values_of(
+                    session,
+                    tenant_metadata=None if metadata is None else dict(metadata),
+                    **_state(session),
+                )
             )
         )
 
@@ -96,7 +65,7 @@ class SessionRepository:
         if for_update:
             query = query.with_for_update()
         row = (await self._conn.execute(query)).first()
-        return _to_session(row) if row else None
+        return from_row(Session, row) if row else None
 
     async def save(self, session: Session) -> None:
         await self._conn.execute(
@@ -132,4 +101,4 @@ class SessionRepository:
             stmt = stmt.where(sessions.c.created_at >= query.created_after)
         if query.created_before is not None:
             stmt = stmt.where(sessions.c.created_at < query.created_before)
-        return [_to_session(r) for r in (await self._conn.execute(stmt)).all()]
+        return [from_row(Session, r) for r in (await self._conn.execute(stmt)).all()]

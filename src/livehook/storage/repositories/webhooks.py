@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from livehook.domain.webhooks import Webhook
 from livehook.storage.db import Transaction
+from livehook.storage.records import from_row, values_of
 from livehook.storage.tables import webhook_secrets, webhooks
 
 
@@ -35,26 +36,13 @@ class StoredSecret:
 
 
 def _to_webhook(row: Any, decode_headers: Callable[[str | None], Mapping[str, str]]) -> Webhook:
-    return Webhook(
-        id=row.id,
-        account_id=row.account_id,
-        api_key_id=row.api_key_id,
-        url=row.url,
-        description=row.description,
+    # Stored differently: events as a JSON list, "" for every model, headers encrypted.
+    return from_row(
+        Webhook,
+        row,
         events=tuple(row.events),
         model=row.model or None,
-        payload_format=row.payload_format,
-        signature_scheme=row.signature_scheme,
-        retry_policy=row.retry_policy,
-        timeout_seconds=row.timeout_seconds,
         headers=decode_headers(row.headers),
-        status=row.status,
-        disabled_reason=row.disabled_reason,
-        disabled_at=row.disabled_at,
-        failing_since=row.failing_since,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        wire_profile=row.wire_profile,
     )
 
 
@@ -73,25 +61,13 @@ class WebhookRepository:
         """Raises ``DuplicateWebhookError`` if another webhook holds the (key, URL, model)."""
         await self._execute_unique(
             insert(webhooks).values(
-                id=webhook.id,
-                account_id=webhook.account_id,
-                api_key_id=webhook.api_key_id,
-                url=webhook.url,
-                description=webhook.description,
-                events=list(webhook.events),
-                model=webhook.model or "",
-                payload_format=webhook.payload_format,
-                signature_scheme=webhook.signature_scheme,
-                retry_policy=webhook.retry_policy,
-                timeout_seconds=webhook.timeout_seconds,
-                headers=headers_encrypted,
-                status=webhook.status,
-                disabled_reason=webhook.disabled_reason,
-                disabled_at=webhook.disabled_at,
-                failing_since=None,
-                created_at=webhook.created_at,
-                updated_at=webhook.updated_at,
-                wire_profile=webhook.wire_profile,
+                values_of(
+                    webhook,
+                    events=list(webhook.events),
+                    model=webhook.model or "",
+                    headers=headers_encrypted,
+                    failing_since=None,
+                )
             )
         )
 
