@@ -11,7 +11,7 @@ import pytest
 from livehook.api.app import build_services, create_app
 from livehook.config import Settings
 from livehook.services.registry import Services
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from tests.support.databases import (
     PostgresTemplate,
     SqliteTemplate,
