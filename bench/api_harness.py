@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from bench.celery_peer import ProcessTreePeakRss
 from livehook.crypto import SecretBox
 from livehook.services.keys import KeyService
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.tables import deliveries
 
 _REPO_ROOT = Path(__file__).resolve().parents[1]

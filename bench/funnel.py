@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 
 from livehook.domain.catalog import MODELS
 from livehook.domain.lifecycle import status_for
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.repositories.stats import StatsRepository, funnel_query
 from livehook.storage.tables import accounts, api_keys, events, sessions
 from livehook.storage.types import UTCDateTime

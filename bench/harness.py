@@ -35,7 +35,7 @@ from livehook.services import fanout, ids
 from livehook.services.keys import KeyService
 from livehook.services.sessions import SessionDraft, SessionService
 from livehook.services.webhooks import WebhookService
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.tables import deliveries
 
 EVENT_TYPE = "verification.completed"

@@ -216,7 +216,7 @@ async def postgres_version(url: str) -> str:
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from livehook.storage.database import create_engine
+    from livehook.storage.engines import create_engine
 
     engine = create_engine(url, pool_size=1)
     try:

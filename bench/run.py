@@ -38,8 +38,8 @@ from bench.report import (
     row_label,
 )
 from livehook.logs import configure_logging
-from livehook.storage.database import create_engine
-from livehook.storage.db import Database
+from livehook.storage.database import Database
+from livehook.storage.engines import create_engine
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASES = ("sqlite", "postgresql")

@@ -12,7 +12,7 @@ import pytest
 
 from livehook.config import Settings
 from livehook.services.registry import Services
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from tests.support.app import in_process_client, running_services, settings_for
 from tests.support.databases import (
     PostgresTemplate,

@@ -22,7 +22,7 @@ from livehook.services.registry import Services
 from livehook.services.sessions import SessionService
 from livehook.services.stats import StatsService
 from livehook.services.webhooks import WebhookService
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.notify import Wakeup
 
 if TYPE_CHECKING:

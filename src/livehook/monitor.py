@@ -10,7 +10,7 @@ from aiohttp import web
 from livehook import metrics
 from livehook.delivery.worker import Worker
 from livehook.services.monitoring import refresh_queue_metrics
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.errors import StorageError
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.notify import (
     CHANNEL,
     PostgresListener,

@@ -25,7 +25,7 @@ from livehook.services import fanout
 from livehook.services.errors import Conflict
 from livehook.services.registry import Services
 from livehook.services.sessions import SessionDraft, SessionService
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.repositories.outbox import DELIVERY_CHANNEL
 from livehook.storage.repositories.webhooks import WebhookRepository
 from tests.support.http import auth, data

@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import select, text
 
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.migrate import alembic_config
 from livehook.storage.tables import webhooks
 

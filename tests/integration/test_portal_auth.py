@@ -16,7 +16,7 @@ from livehook.services.portal import (
     TooManyAttempts,
 )
 from livehook.services.registry import Services
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 
 PASSWORD = "correct horse battery"
 

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.tables import metadata
 
 

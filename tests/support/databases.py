@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select, update
 
 from livehook.domain.lifecycle import status_for
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.tables import deliveries, events, sessions
 from tests.support.http import auth, data
 

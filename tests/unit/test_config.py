@@ -6,7 +6,7 @@ import pytest
 
 from livehook.config import ConfigError, Settings
 from livehook.crypto import DecryptionError, SecretBox
-from livehook.storage.database import DatabaseURLError, async_url
+from livehook.storage.engines import DatabaseURLError, async_url
 
 
 @pytest.mark.parametrize(

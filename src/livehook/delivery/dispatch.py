@@ -41,7 +41,7 @@ from livehook.domain.retry import (
 from livehook.domain.webhooks import DEFAULT_TIMEOUT_SECONDS, Webhook
 from livehook.services.clock import Clock
 from livehook.services.webhooks import WebhookService
-from livehook.storage.db import Database, Transaction
+from livehook.storage.database import Database, Transaction
 from livehook.storage.repositories.accounts import ApiKeyRepository
 from livehook.storage.repositories.deliveries import DeliveryRepository
 from livehook.storage.repositories.sessions import SessionRepository

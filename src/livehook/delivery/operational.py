@@ -12,7 +12,7 @@ from typing import Any
 
 from livehook.domain.sessions import Event
 from livehook.services import fanout
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.repositories.webhooks import WebhookRepository
 
 NewId = Callable[[str], str]

@@ -52,7 +52,7 @@ from livehook.services.clock import Clock, system_clock
 from livehook.services.deliveries import prune_payloads
 from livehook.services.idempotency import prune_keys
 from livehook.services.webhooks import WebhookService
-from livehook.storage.db import Database, Transaction
+from livehook.storage.database import Database, Transaction
 from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
 from livehook.storage.repositories.deliveries import DeliveryRepository
 from livehook.storage.repositories.events import EventRepository

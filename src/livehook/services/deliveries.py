@@ -37,7 +37,7 @@ from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.services.webhooks import WebhookService
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.notify import notify_deliveries
 from livehook.storage.repositories.deliveries import DeliveryRepository
 from livehook.storage.repositories.delivery_log import DeliveryFilters, DeliveryLogRepository
@@ -99,7 +99,7 @@ class DeliveryService:
     ) -> list[Delivery]:
         """The endpoint's deliveries, newest first (404 for another account's endpoint)."""
         await self._webhook(principal, webhook_id)
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await DeliveryLogRepository(tx).list_page(
                 webhook_id=webhook_id, filters=filters, before=before, limit=limit
             )
@@ -110,7 +110,7 @@ class DeliveryService:
         """The endpoint's deliveries of each of the last ``windows``, by status."""
         await self._webhook(principal, webhook_id)
         now = self._clock()
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             counted = await DeliveryLogRepository(tx).status_counts(
                 webhook_id, [now - window for window in windows]
             )
@@ -123,7 +123,7 @@ class DeliveryService:
         """The endpoint's counts for the last 24 h and 7 days and their charts, in one query."""
         await self._webhook(principal, webhook_id)
         now = self._clock()
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             hourly = await DeliveryLogRepository(tx).bucket_counts(
                 webhook_id, activity_since(now), int(HOUR.total_seconds())
             )
@@ -140,7 +140,7 @@ class DeliveryService:
     ) -> list[Delivery]:
         """A session's deliveries (webhooks and its callback), newest first; 404 for another
         account's session."""
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             canonical = _canonical_session(session_id)
             session = await SessionRepository(tx).get(canonical, account_id=principal.account_id)
             if session is None:
@@ -158,7 +158,7 @@ class DeliveryService:
         limit: int = 50,
     ) -> list[Delivery]:
         """Every callback of the caller's key's sessions, newest first."""
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await DeliveryLogRepository(tx).list_page(
                 callbacks_of_key=principal.key_id, filters=filters, before=before, limit=limit
             )
@@ -182,13 +182,13 @@ class DeliveryService:
             return await self.list_for_session(
                 principal, session_id, filters, before=before, limit=limit
             )
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await DeliveryLogRepository(tx).list_page(
                 account_id=principal.account_id, filters=filters, before=before, limit=limit
             )
 
     async def get(self, principal: Principal, delivery_id: str) -> DeliveryDetail:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             repo = DeliveryLogRepository(tx)
             delivery = await repo.get(delivery_id, account_id=principal.account_id)
             if delivery is None:

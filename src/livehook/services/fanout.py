@@ -30,7 +30,7 @@ from livehook.domain import payloads, profiles
 from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
 from livehook.services import ids
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.repositories.events import EventRepository
 from livehook.storage.repositories.outbox import NewDelivery, OutboxRepository
 

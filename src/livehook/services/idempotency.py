@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from livehook.services.errors import Conflict, InvalidRequest
-from livehook.storage.db import Database, Transaction
+from livehook.storage.database import Database, Transaction
 from livehook.storage.repositories.idempotency import IdempotencyRepository
 
 MAX_KEY_CHARS = 255  # the column's width; UUIDs (the usual key) are 36

@@ -15,7 +15,7 @@ from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.repositories.accounts import AccountRepository, ApiKeyRepository
 
 
@@ -104,24 +104,24 @@ class KeyService:
         return await repo.by_name(name)
 
     async def authenticate(self, plaintext: str) -> Principal | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await ApiKeyRepository(tx).principal_for_hash(hash_api_key(plaintext))
 
     async def list_page(
         self, *, account_id: str | None = None, after: str | None = None, limit: int = 100
     ) -> list[ApiKey]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await ApiKeyRepository(tx).list_page(
                 account_id=account_id, after=after, limit=limit
             )
 
     async def account_names(self, account_ids: set[str]) -> dict[str, str]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await ApiKeyRepository(tx).account_names(account_ids)
 
     async def get(self, key_id: str, *, account_id: str) -> ApiKey:
         """A key of the account (revoked or not); another account's is not found."""
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             key = await ApiKeyRepository(tx).get(key_id, account_id=account_id)
         if key is None:
             raise NotFound(f"API key {key_id} not found")
@@ -183,5 +183,5 @@ class KeyService:
         return rotated
 
     async def has_any_account(self) -> bool:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await AccountRepository(tx).count() > 0

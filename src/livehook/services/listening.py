@@ -22,7 +22,7 @@ from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import InvalidRequest, PermissionDenied
 from livehook.services.fanout import fan_out
 from livehook.services.webhooks import WebhookDraft, WebhookService
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.notify import notify_deliveries
 from livehook.storage.repositories.listening import ListeningRepository
 
@@ -97,7 +97,7 @@ class ListenService:
 
     async def _endpoint(self, principal: Principal, events: list[str]) -> tuple[Webhook, str]:
         url = listen_url(principal.key_id)
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             existing = await self._webhooks.repository(tx).find_duplicate(
                 principal.key_id, url, None
             )
@@ -113,6 +113,6 @@ class ListenService:
         webhook = await self._webhooks.update(
             principal, existing, {"status": "active", "events": events}
         )
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             secrets = await self._webhooks.signing_secrets(tx, webhook.id, self._clock())
         return webhook, secrets[0]

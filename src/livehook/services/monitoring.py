@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from livehook import metrics
 from livehook.services.clock import Clock, system_clock
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.repositories.queue_stats import queue_snapshot
 
 
 async def refresh_queue_metrics(db: Database, clock: Clock = system_clock) -> None:
     """Set the queue and endpoint gauges from the database (one short read)."""
     now = clock()
-    async with db.transaction() as tx:
+    async with db.read() as tx:
         snapshot = await queue_snapshot(tx, now)
     metrics.set_queue(
         due=snapshot.due,

@@ -33,7 +33,7 @@ from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, ServiceError
 from livehook.services.idempotency import Idempotency, claim, record
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.repositories.accounts import AccountRepository
 from livehook.storage.repositories.portal import DuplicateEmailError, PortalRepository
 
@@ -111,7 +111,7 @@ class PortalService:
         return user
 
     async def users(self) -> list[tuple[PortalUser, str]]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await PortalRepository(tx).users()
 
     # --- sign-in --------------------------------------------------------------------------
@@ -123,7 +123,7 @@ class PortalService:
         email = email.strip().lower()
         if self._by_email.blocked(email, now) or self._by_address.blocked(address, now):
             raise TooManyAttempts("too many failed sign-ins: wait 15 minutes and try again")
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             found = await PortalRepository(tx).user_by_email(email)
         stored = found[1] if found else self._decoy()
         if not await asyncio.to_thread(self._verify, stored, password[:2048]) or found is None:
@@ -196,7 +196,7 @@ class PortalService:
         return minted
 
     async def identify(self, token: str) -> PortalIdentity | None:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await PortalRepository(tx).identity(hash_token(token), self._clock())
 
     async def sign_out(self, token: str) -> None:

@@ -13,7 +13,7 @@ from livehook.services.portal import PortalService
 from livehook.services.sessions import SessionService
 from livehook.services.stats import StatsService
 from livehook.services.webhooks import WebhookService
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.notify import Wakeup
 
 

@@ -37,7 +37,7 @@ from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.services.webhooks import UrlGuard
-from livehook.storage.db import Database, Transaction
+from livehook.storage.database import Database, Transaction
 from livehook.storage.repositories.events import EventRepository
 from livehook.storage.repositories.sessions import SessionRepository
 from livehook.storage.repositories.webhooks import WebhookRepository
@@ -213,7 +213,7 @@ class SessionService:
     # --- reads -------------------------------------------------------------------------------
 
     async def get(self, principal: Principal, session_id: str) -> SessionView:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             session = await SessionRepository(tx).get(
                 _canonical(session_id), account_id=principal.account_id
             )
@@ -230,13 +230,13 @@ class SessionService:
         after: str | None = None,
         limit: int = 50,
     ) -> list[Session]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await SessionRepository(tx).list_page(
                 account_id=principal.account_id, query=query, after=after, limit=limit
             )
 
     async def get_event(self, principal: Principal, event_id: str) -> Event:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             event = await EventRepository(tx).get(event_id, account_id=principal.account_id)
         if event is None:
             raise NotFound(f"event {event_id} not found")
@@ -254,7 +254,7 @@ class SessionService:
             raise InvalidRequest(f"unknown event type {query.type!r}", field="type")
         if query.session_id is not None:
             query = replace(query, session_id=_canonical(query.session_id))
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await EventRepository(tx).list_page(
                 account_id=principal.account_id, query=query, after=after, limit=limit
             )

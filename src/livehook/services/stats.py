@@ -10,7 +10,7 @@ from livehook.domain.accounts import Principal
 from livehook.domain.funnel import Funnel, build_funnel
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import InvalidRequest
-from livehook.storage.db import Database
+from livehook.storage.database import Database
 from livehook.storage.repositories.stats import StatsRepository
 
 # Without a range, the funnel covers the sessions created in the last 30 days.
@@ -51,7 +51,7 @@ class StatsService:
                 catalog.check_model(model)
             except ValueError as exc:
                 raise InvalidRequest(str(exc), field="model") from None
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             counts = await StatsRepository(tx).funnel_counts(
                 account_id=principal.account_id,
                 start=start,

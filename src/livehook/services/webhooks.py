@@ -28,7 +28,7 @@ from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
-from livehook.storage.db import Database, Transaction
+from livehook.storage.database import Database, Transaction
 from livehook.storage.repositories.webhooks import DuplicateWebhookError, WebhookRepository
 
 # Checks a URL (rules + DNS) and returns it normalized; raises UnsafeURLError.
@@ -145,7 +145,7 @@ class WebhookService:
         return created
 
     async def get(self, principal: Principal, webhook_id: str) -> Webhook:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await self._get(self.repository(tx), principal, webhook_id)
 
     @staticmethod
@@ -163,7 +163,7 @@ class WebhookService:
         limit: int = 50,
         status: str | None = None,
     ) -> list[Webhook]:
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             return await self.repository(tx).list_page(
                 account_id=principal.account_id, after=after, limit=limit, status=status
             )
@@ -288,7 +288,7 @@ class WebhookService:
 
         Looked up in a new transaction: the failed one is aborted (PostgreSQL).
         """
-        async with self._db.transaction() as tx:
+        async with self._db.read() as tx:
             existing = await self.repository(tx).find_duplicate(api_key_id, url, model)
         return _duplicate(existing)
 

@@ -1,74 +1,112 @@
-"""Engines for SQLite (embedded) and PostgreSQL, from plain URLs."""
+"""The database handle services use: transactions in, repositories over them.
+
+Two kinds of transaction: ``transaction()`` for anything that may write, and ``read()`` for
+reads alone. On SQLite a write transaction takes the write lock up front and waits its turn in
+this process; a read is a deferred ``BEGIN`` (a WAL snapshot) that runs beside the one writer, so
+a busy worker's writes never queue the API's reads. On PostgreSQL both are plain transactions.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from livehook.constants import SQLITE_BUSY_TIMEOUT_MS
-from livehook.files import create_private_file
-
-
-class DatabaseURLError(ValueError):
-    pass
-
-
-def async_url(url: str) -> str:
-    """Accept the URLs people write (`sqlite:///x.db`, `postgresql://…`) and pick the driver."""
-    try:
-        parsed = make_url(url)
-    except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
-        raise DatabaseURLError(f"not a database URL: {url!r}") from exc
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    if backend in ("postgresql", "postgres"):
-        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    raise DatabaseURLError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+from livehook import metrics
+from livehook.storage.engines import SNAPSHOT_OPTION, create_engine
+from livehook.storage.errors import translated
+from livehook.storage.migrate import migrate, needs_migration
 
 
-def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
-    """``pre_ping``: check each pooled PostgreSQL connection (a round trip) before handing it
-    out, so a server restart costs no failed request."""
-    full = async_url(url)
-    if full.startswith("sqlite"):
-        return _sqlite_engine(full)
-    return create_async_engine(
-        full,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=pre_ping,
-        hide_parameters=True,  # an error's text (and so a log line) never shows a value
-    )
+class Transaction:
+    """One database transaction; repositories are built over it (``WebhookRepository(tx)``)."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
 
 
-def _sqlite_engine(url: str) -> AsyncEngine:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        create_private_file(Path(database).expanduser())
-    engine = create_async_engine(
-        url, pool_size=5, max_overflow=5, connect_args={"timeout": 30}, hide_parameters=True
-    )
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        # SQLite lets one transaction in at a time (each takes the write lock up front): queue
+        # this process's transactions here, handed over the moment one ends, rather than in
+        # SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        self._sqlite_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # The same pool; its connections begin deferred on SQLite (see ``engines.py``).
+        self._snapshots = engine.execution_options(**{SNAPSHOT_OPTION: True})
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy own transactions: aiosqlite's implicit BEGIN breaks BEGIN IMMEDIATE.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints
-        cursor.close()
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Database:
+        return cls(create_engine(url, pool_size=pool_size, pre_ping=pre_ping))
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that later writes can fail with
-        # SQLITE_BUSY instead of waiting, since SQLite cannot upgrade a read lock safely.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
-    return engine
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite file, if this is one (not an in-memory database)."""
+        if self.dialect != "sqlite":
+            return None
+        path = self.engine.url.database
+        return path if path and path != ":memory:" else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Commit on success, roll back on any exception. The database's refusals leave as
+        ``ValueRefused`` or ``DatabaseUnavailable`` (see ``storage.errors``)."""
+        async with self._guarded():
+            if self._sqlite_turn is None:
+                async with self.engine.begin() as conn:
+                    yield Transaction(conn)
+                return
+            async with self._sqlite_turn, self.engine.begin() as conn:
+                yield Transaction(conn)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Transaction]:
+        """A transaction that only reads: one consistent snapshot, outside SQLite's write queue.
+        Nothing in it may write (on SQLite a write here could fail with SQLITE_BUSY)."""
+        async with self._guarded(), self._snapshots.begin() as conn:
+            yield Transaction(conn)
+
+    @asynccontextmanager
+    async def _guarded(self) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        except (SQLAlchemyError, OSError, OverflowError) as exc:
+            storage_error = translated(exc)
+            if storage_error is None:
+                raise
+            raise storage_error from exc
+        finally:
+            metrics.TRANSACTION_SECONDS.observe(time.perf_counter() - started)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return False
+        return True
+
+    async def migrate(self) -> None:
+        await migrate(self.engine)
+
+    async def needs_migration(self) -> bool:
+        return await needs_migration(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

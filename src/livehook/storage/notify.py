@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.repositories.outbox import DELIVERY_CHANNEL as CHANNEL
 
 log = structlog.get_logger(__name__)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from livehook.domain.accounts import Account, ApiKey, Principal
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.records import columns_for, from_row, values_of
 from livehook.storage.tables import accounts, api_keys
 

@@ -27,7 +27,7 @@ from livehook.domain.deliveries import (
     Attempt,
     Delivery,
 )
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.tables import attempts, deliveries, webhooks
 
 IS_PENDING = deliveries.c.status == literal_column("'pending'")
@@ -252,7 +252,7 @@ class DeliveryRepository:
         self, due: Select[Any], lease: dict[str, Any], now: datetime
     ) -> Sequence[Any]:
         # SQLAlchemy's SQLite compiler drops FOR UPDATE; none is needed: every transaction
-        # began with BEGIN IMMEDIATE (storage/database.py), so no other writer runs between
+        # began with BEGIN IMMEDIATE (storage/engines.py), so no other writer runs between
         # these two statements. The conditions are checked again all the same.
         ids = list((await self._conn.execute(due)).scalars())
         if not ids:

@@ -20,7 +20,7 @@ from livehook.domain.deliveries import (
     Attempt,
     Delivery,
 )
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.repositories.deliveries import in_flight, to_attempt, to_delivery
 from livehook.storage.tables import attempts, deliveries, events
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from livehook.domain.sessions import Event, EventQuery
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.records import columns_for, from_row, values_of
 from livehook.storage.tables import events
 

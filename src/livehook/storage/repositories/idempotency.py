@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.tables import idempotency_keys
 
 _CLAIMED = 0  # status_code of a row whose request is still running (never seen by others)

@@ -9,7 +9,7 @@ from sqlalchemy import exists, not_, select, update
 
 from livehook.domain.deliveries import PENDING
 from livehook.domain.sessions import Event
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.records import from_row
 from livehook.storage.repositories.deliveries import in_flight
 from livehook.storage.repositories.events import EVENT_COLUMNS

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, text
 
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.tables import deliveries
 
 # LISTEN on this channel to hear about new deliveries; the payload is empty.

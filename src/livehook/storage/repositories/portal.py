@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from livehook.domain.portal import PortalIdentity, PortalUser
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.records import from_row, from_row_part, values_of
 from livehook.storage.tables import accounts, portal_links, portal_sessions, portal_users
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select
 
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.tables import deliveries, webhooks
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from livehook.domain.sessions import Session, SessionQuery
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.records import from_row, values_of
 from livehook.storage.tables import sessions
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.tables import events
 
 

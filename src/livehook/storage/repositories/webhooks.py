@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from livehook.domain.webhooks import Webhook
-from livehook.storage.db import Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.records import from_row, values_of
 from livehook.storage.tables import webhook_secrets, webhooks
 
