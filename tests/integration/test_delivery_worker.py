@@ -7,10 +7,10 @@ import asyncio
 import hashlib
 import hmac
 import socket
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from livehook.delivery.limits import Limits
@@ -22,6 +22,8 @@ from livehook.receiver import verify
 from livehook.services.registry import Services
 from livehook.storage.notify import Wakeup
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository
+from livehook.storage.tables import attempts as attempt_rows
+from livehook.storage.tables import deliveries as delivery_rows
 from tests.support.deliveries import (
     FakeClock,
     WorkerFactory,
@@ -33,19 +35,6 @@ from tests.support.deliveries import (
 from tests.support.receivers import Receiver, running_receiver
 
 ADDED_BY_HTTP = {"host", "content-length"}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-async def make_worker(services: Services) -> AsyncIterator[WorkerFactory]:
-    factory = WorkerFactory(services)
-    yield factory
-    await factory.close()
 
 
 async def attempts_of(services: Services, delivery_id: str) -> list[object]:
@@ -287,7 +276,7 @@ async def test_a_timeout_is_recorded_and_waits_at_least_a_minute(
     assert after.next_attempt_at == clock() + timedelta(seconds=60)
     [attempt] = await attempts_of(services, delivery.id)
     assert attempt.error == "timed out after 1.0 s"  # type: ignore[attr-defined]
-    assert 900 < attempt.duration_ms < 3000  # type: ignore[attr-defined]
+    assert attempt.duration_ms >= 900  # type: ignore[attr-defined]  # it waited out the timeout
 
 
 async def test_an_endpoint_whose_deliveries_all_failed_for_days_is_disabled(
@@ -353,6 +342,18 @@ async def test_the_breaker_pauses_a_failing_endpoint_without_losing_its_deliveri
     assert len(receiver.received) == 7
 
 
+async def attempts_recorded(services: Services, webhook_id: str) -> int:
+    async with services.db.transaction() as tx:
+        found = await tx.conn.scalar(
+            select(func.count())
+            .select_from(
+                attempt_rows.join(delivery_rows, delivery_rows.c.id == attempt_rows.c.delivery_id)
+            )
+            .where(delivery_rows.c.webhook_id == webhook_id)
+        )
+    return int(found or 0)
+
+
 async def test_a_hanging_endpoint_does_not_delay_a_healthy_one(
     services: Services, make_worker: WorkerFactory, receiver: Receiver
 ) -> None:
@@ -366,9 +367,11 @@ async def test_a_hanging_endpoint_does_not_delay_a_healthy_one(
     worker = make_worker(concurrency=20)
     worker.start()
     try:
-        # The hanging endpoint holds its slots for 30 s; the healthy one is served meanwhile.
-        await receiver.wait_for(5, path="/ok", within=5)
+        # The hanging endpoint holds its slots until its 30 s timeout; the healthy one is served
+        # meanwhile: all of it arrives while not one hanging attempt has ended.
+        await receiver.wait_for(5, path="/ok", within=60)  # a guard against hanging only
         assert len(receiver.at("/hang")) == 10  # its cap: in flight, still unanswered
+        assert await attempts_recorded(services, stuck.webhook.id) == 0
     finally:
         receiver.release.set()
         await worker.stop()

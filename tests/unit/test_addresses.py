@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from yarl import URL
 
@@ -319,6 +319,7 @@ def test_the_sender_reads_the_checked_host_and_port_from_the_normalized_url(url:
     _sender_agrees(url, allow_local=True)
 
 
+@example(tail="[a]@", start="https://")  # yarl itself fails on it with IndexError
 @given(
     st.text(alphabet="ab1.:@[]%/?#\\-_x0\u00e4\u3002\uff11", max_size=30),
     st.sampled_from(["https://", "http://", "https://[", "https://a@", "https://::"]),
@@ -326,3 +327,10 @@ def test_the_sender_reads_the_checked_host_and_port_from_the_normalized_url(url:
 def test_no_url_is_checked_for_one_host_and_sent_to_another(tail: str, start: str) -> None:
     """A parser differential between check_url and the sender's yarl would show here."""
     _sender_agrees(start + tail, allow_local=True)
+
+
+@pytest.mark.parametrize("url", ["https://[]@", "https://[a]@", "https://[::1]@/x"])
+def test_a_url_yarl_itself_cannot_read_is_refused_not_raised(url: str) -> None:
+    """yarl answers these with IndexError; the API must answer them with a 422, not a 500."""
+    with pytest.raises(UnsafeURLError):
+        check_url(url, allow_local=True)

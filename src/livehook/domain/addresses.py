@@ -180,7 +180,7 @@ def _split(url: str) -> URL:
     try:
         parsed = URL(url, encoded=True)
         parsed.explicit_port  # noqa: B018 (yarl reads the port lazily: refuse it here)
-    except ValueError as exc:
+    except (ValueError, IndexError) as exc:  # yarl 1.2x raises IndexError for "https://[a]@"
         authority = re.split(r"[/?]", url.partition("//")[2], maxsplit=1)[0]
         if "port" in str(exc).lower():
             raise UnsafeURLError(_port_message(_port_text(authority))) from None
