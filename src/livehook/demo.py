@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from livehook.services.registry import Services
 from livehook.services.sessions import SessionView
 from livehook.services.simulation import simulate
 from livehook.services.webhooks import WebhookDraft
+from livehook.sockets import bind_tcp
 from livehook.storage.repositories.delivery_log import DeliveryFilters
 
 # Pause between reports, so a person can watch each delivery arrive.
@@ -73,8 +73,7 @@ class DemoReceiver:
         app.router.add_post("/webhooks/livehook", self.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
+        sock = bind_tcp("127.0.0.1", 0)
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
 

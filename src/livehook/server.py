@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import socket
 
 import structlog
 import uvicorn
@@ -17,6 +16,7 @@ from livehook.config import SECRET_KEY_FILE, Settings
 from livehook.logs import configure_logging
 from livehook.portal.welcome import print_sign_in_link
 from livehook.services.registry import Services
+from livehook.sockets import bind_tcp
 from livehook.tracing import configure_tracing
 
 log = structlog.get_logger(__name__)
@@ -96,7 +96,7 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
     configure_tracing()
     try:
         # Bound before anything is printed or created: a taken port fails at once, plainly.
-        sock = _bind(host, port)
+        sock = bind_tcp(host, port)
     except OSError as exc:
         console.print(
             f"[bold red]error:[/] cannot listen on {host}:{port}: {exc.strerror or exc}. "
@@ -132,18 +132,6 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
     # (measured on the worker: 6-13 % less CPU per delivery).
     gc.freeze()
     server.run(sockets=[sock])
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _describe_setup(console: Console, settings: Settings) -> None:
