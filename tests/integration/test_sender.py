@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import socket
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from livehook.delivery.sender import RESPONSE_EXCERPT_BYTES, Sender
+from livehook.sockets import bind_tcp
 from tests.integration.test_resolver import FakeDNS
 
 BODY = b'{"id":"evt_1","event":"verification.completed","data":{"verdict":"live","n":"\\u00e9"}}'
@@ -152,16 +152,9 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Certifica
     yield Certificates(ca_file, server_context)
 
 
-def _listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @pytest.fixture
 async def receiver(certificates: Certificates) -> AsyncIterator[Receiver]:
-    plain, tls = _listening_socket(), _listening_socket()
+    plain, tls = bind_tcp("127.0.0.1", 0), bind_tcp("127.0.0.1", 0)
     state = Receiver(port=plain.getsockname()[1], tls_port=tls.getsockname()[1])
     runner = web.AppRunner(state.app(), handler_cancellation=True)
     await runner.setup()
@@ -241,7 +234,7 @@ async def test_hanging_endpoint_times_out_on_time_and_says_so(
 
 
 async def test_connection_refused_is_a_result_not_an_exception(local_sender: Sender) -> None:
-    closed = _listening_socket()
+    closed = bind_tcp("127.0.0.1", 0)
     port = closed.getsockname()[1]
     closed.close()
     result = await local_sender.send(f"http://127.0.0.1:{port}/", BODY, HEADERS, timeout=5.0)
