@@ -34,9 +34,10 @@ SERVER_MODULES = (
 # Typer itself coerces a sub-command's options with it.)
 DATABASE_MODULES = ("sqlalchemy", "alembic", "livehook.config", "livehook.storage")
 # What a command on an up-to-date database does without: Alembic (loaded only when a migration
-# is due), structlog (until a line is logged), asyncpg (a worker's LISTEN connection), and
-# pydantic-settings (the settings read the environment themselves).
-UNUSED_BY_QUICK_COMMANDS = ("alembic", "structlog", "asyncpg", "pydantic_settings")
+# is due), structlog (until a line is logged), asyncpg (a worker's LISTEN connection),
+# pydantic-settings (the settings read the environment themselves) and cryptography (until a
+# secret is sealed or opened).
+UNUSED_BY_QUICK_COMMANDS = ("alembic", "structlog", "asyncpg", "pydantic_settings", "cryptography")
 
 RUN_AND_LIST = """
 import json, sys
