@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import fields
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
@@ -59,4 +60,9 @@ def fields_of(*records: DataclassInstance) -> dict[str, Any]:
     """The fields of records by name, later records' over earlier ones': what a response model
     built from several records (or a record and a few values of its own) validates, taking the
     fields it declares and ignoring the rest. Not ``dataclasses.asdict``, which copies deep."""
-    return {f.name: getattr(record, f.name) for record in records for f in fields(record)}
+    return {name: getattr(r, name) for r in records for name in _field_names(type(r))}
+
+
+@cache
+def _field_names(record_type: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record_type))
