@@ -1,12 +1,19 @@
-"""Settings, read from the environment (``LIVEHOOK_*``) by the composition roots only."""
+"""Settings, read from the environment (``LIVEHOOK_*``) by the composition roots only.
+
+A plain pydantic model reads the environment itself, as pydantic-settings did: a variable
+``LIVEHOOK_<FIELD>`` in any case, its text validated like any value, values given to
+``Settings(...)`` over the environment's. (pydantic-settings' import was a good part of the
+start of a quick command, for a handful of flat fields.)
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from livehook.domain import profiles
 from livehook.files import make_private_dir
@@ -18,8 +25,15 @@ class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LIVEHOOK_", extra="ignore")
+ENV_PREFIX = "LIVEHOOK_"
+
+
+class Settings(BaseModel):
+    # Defaults are validated too (`home`'s `~` is expanded), as pydantic-settings did.
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**(_from_environment() | values))
 
     home: Path = Field(default=Path("~/.livehook"), description="Data directory.")
     database_url: str | None = Field(
@@ -106,3 +120,14 @@ class Settings(BaseSettings):
         if "{session_id}" not in value:
             raise ValueError("must contain `{session_id}`, where the session's id goes")
         return value
+
+
+def _from_environment() -> dict[str, str]:
+    """The ``LIVEHOOK_<FIELD>`` variables, by field name (names in any case)."""
+    prefix = ENV_PREFIX.lower()
+    found: dict[str, str] = {}
+    for key, value in os.environ.items():
+        name = key.lower()
+        if name.startswith(prefix) and name[len(prefix) :] in Settings.model_fields:
+            found[name[len(prefix) :]] = value
+    return found

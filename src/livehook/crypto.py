@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 # Fixed salt and info: the input key is already high-entropy; HKDF only reshapes it.
 _HKDF_INFO = b"livehook secret encryption v1"
@@ -24,6 +25,9 @@ class DecryptionError(RuntimeError):
 
 
 def _fernet_key(material: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
         material.encode()
     )
@@ -42,12 +46,22 @@ class SecretBox:
                     f"LIVEHOOK_SECRET_KEY must be at least {MIN_KEY_CHARS} characters of "
                     "random text"
                 )
-        self._fernet = MultiFernet([Fernet(_fernet_key(k)) for k in keys])
+        self._keys = tuple(keys)
+
+    # Built when a secret is first sealed or opened: `cryptography` is a good part of the start
+    # of a command that never does (`livehook keys list`).
+    @cached_property
+    def _fernet(self) -> MultiFernet:
+        from cryptography.fernet import Fernet, MultiFernet
+
+        return MultiFernet([Fernet(_fernet_key(k)) for k in self._keys])
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:

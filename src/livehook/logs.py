@@ -1,26 +1,51 @@
-"""structlog set-up for the processes the CLI starts.
+"""structlog set-up for the processes the CLI starts, and loggers for the modules a quick
+command loads.
 
 Every line, structlog's and the standard library's (uvicorn, aiohttp, SQLAlchemy), goes through
 one chain: the request id or the delivery and event ids bound for the task that writes it, the
 level, a UTC timestamp; then JSON lines (for log shippers), or readable lines on a terminal.
+
+structlog is imported when it is first used, not with this module: with the rich tracebacks it
+loads it is a good part of the start of a command such as `livehook keys list`, which logs
+nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
-import structlog
 
-_SHARED: list[structlog.typing.Processor] = [
-    structlog.contextvars.merge_contextvars,
-    structlog.processors.add_log_level,
-    structlog.processors.TimeStamper(fmt="iso", utc=True),
-]
+class _LoggerOnFirstUse:
+    """structlog's logger of ``name``, imported when a line is first written."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, method: str) -> Any:
+        import structlog
+
+        return getattr(structlog.get_logger(self._name), method)
+
+
+def get_logger(name: str) -> Any:
+    """``structlog.get_logger(name)`` for a module that the quick commands import: the same
+    lines, through the same chain, with structlog loaded only once one is written."""
+    return _LoggerOnFirstUse(name)
 
 
 def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     """Readable lines on a terminal, JSON lines otherwise (for log shippers)."""
+    import structlog
+
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     as_json = not sys.stderr.isatty() if json is None else json
     renderer: structlog.typing.Processor = (
@@ -29,7 +54,7 @@ def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -47,7 +72,7 @@ def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     # The MCP SDK narrates every stateless request ("Terminating session: None") at INFO.
     logging.getLogger("mcp").setLevel(max(numeric, logging.WARNING))
     structlog.configure(
-        processors=[*_SHARED, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from livehook.api.schemas.common import fields_of
 from livehook.api.schemas.sessions import StagePublic
 from livehook.api.schemas.stats import FunnelPublic
 from livehook.domain.lifecycle import is_ended
@@ -52,21 +53,11 @@ class VerificationStatus(BaseModel):
 
     @classmethod
     def of(cls, view: SessionView) -> VerificationStatus:
+        # The session's fields by name; only what the view adds is written out.
         session = view.session
-        return cls(
-            session_id=session.id,
-            status=session.status,
-            stage=session.stage,
-            ended=is_ended(session.stage),
-            stages=[StagePublic.of(s) for s in view.stages],
-            result=None if session.result is None else dict(session.result),
-            error=None if session.error is None else dict(session.error),
-            trust_score=session.trust_score,
-            model=session.model,
-            external_id=session.external_id,
-            external_tracker=session.external_tracker,
-            created_at=session.created_at,
-            ended_at=session.ended_at,
+        return cls.model_validate(
+            fields_of(session)
+            | {"session_id": session.id, "ended": is_ended(session.stage), "stages": view.stages}
         )
 
 

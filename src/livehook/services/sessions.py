@@ -13,8 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-import structlog
-
 from livehook.domain import profiles, reports
 from livehook.domain.accounts import Principal
 from livehook.domain.addresses import UnsafeURLError
@@ -32,6 +30,7 @@ from livehook.domain.sessions import (
     Verdict,
     stages_reached,
 )
+from livehook.logs import get_logger
 from livehook.services import fanout, ids
 from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
@@ -43,7 +42,7 @@ from livehook.storage.repositories.sessions import SessionRepository
 from livehook.storage.repositories.webhooks import WebhookRepository
 
 _T = TypeVar("_T")
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,16 +16,15 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 import aiosqlite
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
-import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from livehook.logs import get_logger
 from livehook.storage.database import Transaction
 from livehook.storage.repositories.outbox import DELIVERY_CHANNEL as CHANNEL
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # A lost LISTEN connection is retried after this long, doubling up to the maximum.
 RECONNECT_MIN_S = 0.5
@@ -120,6 +119,9 @@ class PostgresListener(_Watch):
         self._wakeup.set()
 
     async def _run(self) -> None:
+        # Imported here: only a worker on PostgreSQL listens, and most commands never do.
+        import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+
         delay = RECONNECT_MIN_S
         while True:
             try:

@@ -15,6 +15,7 @@ from livehook.api.envelope import ERROR_RESPONSES, Envelope, Page
 from livehook.api.idempotent import IdempotencyKey, answer, rendering
 from livehook.api.log_filters import LogFilters
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
+from livehook.api.schemas.common import fields_of
 from livehook.api.schemas.deliveries import DeliveryPublic
 from livehook.api.schemas.webhooks import RotateSecret
 from livehook.domain.accounts import Principal
@@ -106,8 +107,4 @@ async def rotate_callback_secret(
 
 
 def _rotated(rotated: RotatedCallbackSecret) -> CallbackSecretRotated:
-    return CallbackSecretRotated(
-        key_id=rotated.key.id,
-        callback_secret=rotated.callback_secret,
-        previous_secret_expires_at=rotated.previous_secret_expires_at,
-    )
+    return CallbackSecretRotated.model_validate(fields_of(rotated) | {"key_id": rotated.key.id})

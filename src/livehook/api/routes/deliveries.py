@@ -13,7 +13,6 @@ from livehook.api.idempotent import IdempotencyKey, answer, rendering
 from livehook.api.log_filters import LogFilters
 from livehook.api.pagination import DEFAULT_LIMIT, Cursor, Limit, page_of
 from livehook.api.schemas.deliveries import (
-    AttemptPublic,
     DeliveryDetailPublic,
     DeliveryPublic,
     RecoverRequest,
@@ -59,13 +58,7 @@ async def get_delivery(
     delivery_id: str, principal: Reader, services: ServicesDep
 ) -> Envelope[DeliveryDetailPublic]:
     detail = await services.deliveries.get(principal, delivery_id)
-    return Envelope(
-        data=DeliveryDetailPublic(
-            **DeliveryPublic.of(detail.delivery).model_dump(),
-            request_body=detail.delivery.request_body,
-            attempts=[AttemptPublic.of(a) for a in detail.attempts],
-        )
-    )
+    return Envelope(data=DeliveryDetailPublic.of_detail(detail))
 
 
 @router.post(
@@ -144,7 +137,3 @@ async def send_test_event(
         ),
         rendering(202, DeliveryPublic.of, "test event queued"),
     )
-
-
-def _recovered(count: int) -> RecoverResult:
-    return RecoverResult(count=count)

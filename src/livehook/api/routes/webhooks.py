@@ -19,7 +19,7 @@ from livehook.api.schemas.webhooks import (
 )
 from livehook.domain.accounts import Principal
 from livehook.domain.scopes import WEBHOOKS_READ, WEBHOOKS_WRITE
-from livehook.services.webhooks import WebhookDraft, WithSecret
+from livehook.services.webhooks import WebhookDraft
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 Reader = Annotated[Principal, Depends(require(WEBHOOKS_READ))]
@@ -40,25 +40,16 @@ async def create_webhook(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    draft = WebhookDraft(
-        url=body.url,
-        description=body.description,
-        events=tuple(body.events),
-        model=body.model,
-        payload_format=body.payload_format,
-        signature_scheme=body.signature_scheme,
-        wire_profile=body.wire_profile,
-        retry_policy=body.retry_policy,
-        timeout_seconds=body.timeout_seconds,
-        headers=body.headers,
-    )
+    draft = WebhookDraft(**body.draft_fields())
     return await answer(
         request,
         idempotency_key,
         body,
         lambda idem: services.webhooks.create(principal, draft, idempotency=idem),
         rendering(
-            201, _with_secret, "webhook created; store the secret now: it is not shown again"
+            201,
+            WebhookWithSecret.of_shown,
+            "webhook created; store the secret now: it is not shown again",
         ),
         sealed_with=services.box,
     )
@@ -145,15 +136,9 @@ async def rotate_secret(
             principal, webhook_id, overlap, idempotency=idem
         ),
         rendering(
-            200, _with_secret, "secret rotated; store the new secret now: it is not shown again"
+            200,
+            WebhookWithSecret.of_shown,
+            "secret rotated; store the new secret now: it is not shown again",
         ),
         sealed_with=services.box,
-    )
-
-
-def _with_secret(shown: WithSecret) -> WebhookWithSecret:
-    return WebhookWithSecret(
-        **WebhookPublic.of(shown.webhook).model_dump(),
-        secret=shown.secret,
-        previous_secret_expires_at=shown.previous_secret_expires_at,
     )

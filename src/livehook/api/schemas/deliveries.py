@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from livehook.api.schemas.common import AwareUtcTime, RequestModel
+from livehook.api.schemas.common import AwareUtcTime, RequestModel, fields_of
 from livehook.domain.deliveries import Attempt, Delivery
 from livehook.domain.listening import is_listen_url
+from livehook.services.deliveries import DeliveryDetail
+
+
+def _shown(delivery: Delivery) -> dict[str, Any]:
+    """The record's fields by name, and `via_cli`, the one the API derives."""
+    return fields_of(delivery) | {"via_cli": is_listen_url(delivery.target_url)}
 
 
 class DeliveryPublic(BaseModel):
@@ -42,32 +49,14 @@ class DeliveryPublic(BaseModel):
 
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryPublic:
-        return cls(
-            id=delivery.id,
-            webhook_id=delivery.webhook_id,
-            event_id=delivery.event_id,
-            event_type=delivery.event_type,
-            session_id=delivery.session_id,
-            model=delivery.model,
-            target_url=delivery.target_url,
-            via_cli=is_listen_url(delivery.target_url),
-            payload_format=delivery.payload_format,
-            signature_scheme=delivery.signature_scheme,
-            wire_profile=delivery.wire_profile,
-            is_test=delivery.is_test,
-            status=delivery.status,
-            attempt_count=delivery.attempt_count,
-            next_attempt_at=delivery.next_attempt_at,
-            last_status_code=delivery.last_status_code,
-            last_error=delivery.last_error,
-            payload_pruned_at=delivery.payload_pruned_at,
-            created_at=delivery.created_at,
-            updated_at=delivery.updated_at,
-            completed_at=delivery.completed_at,
-        )
+        return cls.model_validate(_shown(delivery))
 
 
+# Read from the `Attempt` record by attribute name. (No docstring: it would be the OpenAPI
+# schema's description.)
 class AttemptPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     started_at: datetime
     duration_ms: float
@@ -82,19 +71,7 @@ class AttemptPublic(BaseModel):
 
     @classmethod
     def of(cls, attempt: Attempt) -> AttemptPublic:
-        return cls(
-            number=attempt.number,
-            started_at=attempt.started_at,
-            duration_ms=attempt.duration_ms,
-            request_headers=dict(attempt.request_headers),
-            response_status=attempt.response_status,
-            response_headers=(
-                None if attempt.response_headers is None else dict(attempt.response_headers)
-            ),
-            response_body=attempt.response_body,
-            error=attempt.error,
-            next_attempt_at=attempt.next_attempt_at,
-        )
+        return cls.model_validate(attempt)
 
 
 class DeliveryDetailPublic(DeliveryPublic):
@@ -102,6 +79,10 @@ class DeliveryDetailPublic(DeliveryPublic):
         description="The exact body signed and sent (UTF-8 JSON); null once pruned."
     )
     attempts: list[AttemptPublic]
+
+    @classmethod
+    def of_detail(cls, detail: DeliveryDetail) -> DeliveryDetailPublic:
+        return cls.model_validate(_shown(detail.delivery) | {"attempts": detail.attempts})
 
 
 class RecoverRequest(RequestModel):

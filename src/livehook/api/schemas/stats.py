@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from livehook.api.schemas.common import fields_of
 from livehook.domain.funnel import StageCount
 from livehook.services.stats import FunnelReport
 
@@ -39,14 +40,5 @@ class FunnelPublic(BaseModel):
 
     @classmethod
     def of(cls, report: FunnelReport) -> FunnelPublic:
-        funnel = report.funnel
-        return cls(
-            start=report.start,
-            end=report.end,
-            external_tracker=report.external_tracker,
-            model=report.model,
-            initialized=funnel.initialized,
-            stages=[StageCountPublic.of(c) for c in funnel.stages],
-            drop_offs=[StageCountPublic.of(c) for c in funnel.drop_offs],
-            other=[StageCountPublic.of(c) for c in funnel.other],
-        )
+        # The range and filters are the report's, the counts its funnel's, read by name.
+        return cls.model_validate(fields_of(report, report.funnel))

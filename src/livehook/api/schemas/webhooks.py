@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from livehook.api.schemas.common import RequestModel
+from livehook.api.schemas.common import RequestModel, fields_of
 from livehook.domain.addresses import MAX_URL_LENGTH
 from livehook.domain.payloads import DEFAULT_PAYLOAD_FORMAT, PayloadFormat
 from livehook.domain.signing import SignatureScheme
@@ -19,6 +19,7 @@ from livehook.domain.webhooks import (
     Webhook,
     redact_headers,
 )
+from livehook.services.webhooks import WithSecret
 
 RetryPolicyField = Annotated[
     Literal["standard", "once"] | list[Annotated[int, Field(ge=1, le=86400, strict=True)]],
@@ -63,6 +64,10 @@ class WebhookCreate(RequestModel):
         default=DEFAULT_TIMEOUT_SECONDS, ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS, strict=True
     )
     headers: Headers = Field(default_factory=dict)
+
+    def draft_fields(self) -> dict[str, Any]:
+        """The fields of a `WebhookDraft`, by name (its events are a tuple)."""
+        return dict(self) | {"events": tuple(self.events)}
 
 
 class WebhookUpdate(RequestModel):
@@ -152,3 +157,8 @@ class WebhookWithSecret(WebhookPublic):
     previous_secret_expires_at: datetime | None = Field(
         default=None, description="After a rotation: when the old secret stops signing."
     )
+
+    @classmethod
+    def of_shown(cls, shown: WithSecret) -> WebhookWithSecret:
+        # The webhook's fields, then the secret and when the old one stops, by name.
+        return cls.model_validate(fields_of(shown.webhook, shown))

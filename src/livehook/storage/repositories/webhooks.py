@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from livehook.domain.webhooks import Webhook
 from livehook.storage.database import Transaction
-from livehook.storage.records import from_row, values_of
+from livehook.storage.records import columns_for, from_row, from_row_part, values_of
 from livehook.storage.tables import webhook_secrets, webhooks
 
 
@@ -177,17 +177,14 @@ class WebhookRepository:
     async def secrets(self, webhook_id: str, *, now: datetime) -> list[StoredSecret]:
         """The secrets that sign now, newest first (the current one, then overlapping ones)."""
         query = (
-            select(webhook_secrets)
+            select(*columns_for(webhook_secrets, StoredSecret))
             .where(
                 webhook_secrets.c.webhook_id == webhook_id,
                 (webhook_secrets.c.expires_at.is_(None)) | (webhook_secrets.c.expires_at > now),
             )
             .order_by(webhook_secrets.c.created_at.desc(), webhook_secrets.c.id.desc())
         )
-        return [
-            StoredSecret(r.id, r.secret, r.created_at, r.expires_at)
-            for r in (await self._conn.execute(query)).all()
-        ]
+        return [from_row(StoredSecret, r) for r in await self._conn.execute(query)]
 
     async def secrets_of(
         self, webhook_ids: Collection[str], *, now: datetime
@@ -197,7 +194,7 @@ class WebhookRepository:
         if not found:
             return found
         query = (
-            select(webhook_secrets)
+            select(webhook_secrets.c.webhook_id, *columns_for(webhook_secrets, StoredSecret))
             .where(
                 webhook_secrets.c.webhook_id.in_(list(found)),
                 (webhook_secrets.c.expires_at.is_(None)) | (webhook_secrets.c.expires_at > now),
@@ -205,7 +202,7 @@ class WebhookRepository:
             .order_by(webhook_secrets.c.created_at.desc(), webhook_secrets.c.id.desc())
         )
         for r in await self._conn.execute(query):
-            found[r.webhook_id].append(StoredSecret(r.id, r.secret, r.created_at, r.expires_at))
+            found[r.webhook_id].append(from_row_part(StoredSecret, r))
         return found
 
     async def expire_secrets(self, secret_ids: list[str], at: datetime) -> None:
