@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from livehook.receiver import verify
@@ -17,6 +18,8 @@ from tests.support.portal import PASSWORD
 from tests.support.processes import LIVEHOOK, Server, env_for, run_cli, serving
 from tests.support.receivers import Receiver
 
+# On the loop of the shared Chromium (see conftest.py).
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "portal"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -49,9 +52,12 @@ def _create_user(env: dict[str, str], account: str, email: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-@pytest.fixture
-def portal(tmp_path: Path) -> Iterator[Portal]:
-    env = env_for(tmp_path / "home", LIVEHOOK_ALLOW_LOCAL_URLS="1")
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    """One server for the module: each test works in objects of its own (its webhook, its
+    receiver, its browser context), and none counts what another may have made."""
+    home = tmp_path_factory.mktemp("portal") / "home"
+    env = env_for(home, LIVEHOOK_ALLOW_LOCAL_URLS="1")
     created = run_cli("keys", "create", "--account", "acme", "--name", "ops", "--json", env=env)
     assert created.returncode == 0, created.stderr
     _create_user(env, "acme", "dev@acme.example")
@@ -60,7 +66,7 @@ def portal(tmp_path: Path) -> Iterator[Portal]:
         yield Portal(server, json.loads(created.stdout)["key"])
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     made = await browser.new_context()
     await made.grant_permissions(["clipboard-read", "clipboard-write"])

@@ -50,6 +50,10 @@ class Server:
         self.base = base
         self.proc = proc
         self.output = ""
+        self.lines: list[str] = []  # what it has printed so far, while it runs
+
+    def printed_since(self, line: int) -> str:
+        return "".join(self.lines[line:])
 
 
 @contextmanager
@@ -69,7 +73,7 @@ def serving(
     server = Server(f"http://127.0.0.1:{port}", proc)
     # Read as it is written: a chatty server (an outage logs a line per request) must never
     # block on a full pipe.
-    lines: list[str] = []
+    lines = server.lines
     assert proc.stdout is not None
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
     reader.start()
