@@ -1,5 +1,5 @@
-"""The queue in the database, on SQLite and PostgreSQL: claims with leases, guarded writes,
-releases, retention."""
+"""The queue in the database (``storage/delivery_queue.py``), on SQLite and PostgreSQL: claims
+with leases, guarded writes, releases, retention."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import text
 
-from livehook.domain.deliveries import FAILED, PENDING, SUCCEEDED
-from livehook.services.deliveries import prune_payloads
+from livehook.domain.deliveries import FAILED, PENDING, SUCCEEDED, Attempt
+from livehook.services import ids
 from livehook.services.registry import Services
-from livehook.storage.repositories.deliveries import DeliveryRepository
+from livehook.storage.delivery_queue import DeliveryQueue, Lease, Outcome, Release, prune_payloads
+from livehook.storage.repositories.delivery_log import DeliveryLogRepository
 from tests.support.deliveries import FakeClock, enqueue, new_account, new_webhook, stored
 
 LEASE = timedelta(seconds=90)
@@ -20,26 +21,52 @@ LEASE = timedelta(seconds=90)
 
 async def claim(services: Services, clock: FakeClock, token: str, limit: int = 10) -> list[str]:
     async with services.db.transaction() as tx:
-        rows = await DeliveryRepository(tx).claim(
-            now=clock(), lease_until=clock() + LEASE, token=token, limit=limit
+        rows = await DeliveryQueue(tx).claim(
+            Lease(token, clock() + LEASE), now=clock(), limit=limit
         )
     return [r.id for r in rows]
 
 
+def outcome(
+    delivery_id: str, token: str, clock: FakeClock, *, status: int = 200, number: int = 1
+) -> Outcome:
+    """Attempt ``number`` of the delivery answered ``status`` and succeeded."""
+    return Outcome(
+        delivery_id=delivery_id,
+        token=token,
+        status=SUCCEEDED,
+        attempt_count=number,
+        next_attempt_at=None,
+        last_status_code=status,
+        last_error=None,
+        signature_scheme="hmac-sha256",
+        target_url="http://127.0.0.1:9/x",
+        at=clock(),
+        attempt=Attempt(
+            id=ids.new_id("att"),
+            delivery_id=delivery_id,
+            number=number,
+            started_at=clock(),
+            duration_ms=1.5,
+            request_headers={"X-Token": token},
+            response_status=status,
+            response_headers={"Content-Type": "text/plain"},
+            response_body="ok",
+            error=None,
+            next_attempt_at=None,
+        ),
+    )
+
+
 async def finish(services: Services, delivery_id: str, token: str, clock: FakeClock) -> bool:
     async with services.db.transaction() as tx:
-        return await DeliveryRepository(tx).finish_attempt(
-            delivery_id,
-            token,
-            number=1,
-            status=SUCCEEDED,
-            next_attempt_at=None,
-            last_status_code=200,
-            last_error=None,
-            signature_scheme="hmac-sha256",
-            target_url="http://127.0.0.1:9/x",
-            now=clock(),
-        )
+        written = await DeliveryQueue(tx).finish([outcome(delivery_id, token, clock)])
+    return written == {delivery_id}
+
+
+async def attempts_of(services: Services, delivery_id: str) -> list[Attempt]:
+    async with services.db.read() as tx:
+        return await DeliveryLogRepository(tx).attempts(delivery_id)
 
 
 async def test_claim_leases_due_rows_oldest_first_and_only_once(services: Services) -> None:
@@ -60,17 +87,32 @@ async def test_claim_leases_due_rows_oldest_first_and_only_once(services: Servic
 async def test_a_row_whose_lease_ended_is_claimed_again_and_the_old_holder_cannot_write(
     services: Services,
 ) -> None:
+    """The production path: claim, lose the lease to a second claim after it expired, finish
+    with the stale lease (before and after the second worker's finish): nothing of the stale
+    attempt is written, and the second worker's result is kept."""
     clock = FakeClock()
     account = await new_account(services)
     hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
     delivery = await enqueue(services, account, webhook=hook.webhook, now=clock())
-    assert await claim(services, clock, "first".ljust(32, "0")) == [delivery.id]
+    first, second = "first".ljust(32, "0"), "second".ljust(32, "0")
+    assert await claim(services, clock, first) == [delivery.id]
     clock.advance(LEASE.total_seconds())
-    assert await claim(services, clock, "second".ljust(32, "0")) == [delivery.id]
-    assert await finish(services, delivery.id, "first".ljust(32, "0"), clock) is False
+    assert await claim(services, clock, second) == [delivery.id]
+    assert await finish(services, delivery.id, first, clock) is False
     assert (await stored(services, delivery.id)).status == PENDING
-    assert await finish(services, delivery.id, "second".ljust(32, "0"), clock) is True
-    assert (await stored(services, delivery.id)).status == SUCCEEDED
+    assert await attempts_of(services, delivery.id) == []
+    async with services.db.transaction() as tx:
+        kept = outcome(delivery.id, second, clock, status=204)
+        assert await DeliveryQueue(tx).finish([kept]) == {delivery.id}
+    clock.advance(1)
+    assert await finish(services, delivery.id, first, clock) is False
+    after = await stored(services, delivery.id)
+    assert (after.status, after.last_status_code, after.completed_at) == (
+        SUCCEEDED,
+        204,
+        kept.at,
+    )
+    assert await attempts_of(services, delivery.id) == [kept.attempt]
 
 
 async def test_concurrent_claims_never_hand_out_a_row_twice(services: Services) -> None:
@@ -84,22 +126,6 @@ async def test_concurrent_claims_never_hand_out_a_row_twice(services: Services) 
     )
     claimed = [delivery_id for batch in batches for delivery_id in batch]
     assert len(claimed) == len(set(claimed)) == 40
-
-
-def _outcome(delivery_id: str, token: str, clock: FakeClock) -> dict[str, Any]:
-    return {
-        "b_id": delivery_id,
-        "b_token": token,
-        "status": SUCCEEDED,
-        "attempt_count": 1,
-        "next_attempt_at": None,
-        "last_status_code": 200,
-        "last_error": None,
-        "signature_scheme": "hmac-sha256",
-        "target_url": "http://127.0.0.1:9/x",
-        "updated_at": clock(),
-        "completed_at": clock(),
-    }
 
 
 async def test_a_batch_of_outcomes_writes_only_the_rows_whose_lease_it_still_holds(
@@ -117,10 +143,12 @@ async def test_a_batch_of_outcomes_writes_only_the_rows_whose_lease_it_still_hol
             {"t": second, "id": lost.id},
         )
     async with services.db.transaction() as tx:
-        written = await DeliveryRepository(tx).finish_leased(
-            [_outcome(kept.id, first, clock), _outcome(lost.id, first, clock)]
+        written = await DeliveryQueue(tx).finish(
+            [outcome(kept.id, first, clock), outcome(lost.id, first, clock)]
         )
     assert written == {kept.id}
+    assert len(await attempts_of(services, kept.id)) == 1
+    assert await attempts_of(services, lost.id) == []
     done, taken = await stored(services, kept.id), await stored(services, lost.id)
     assert (done.status, done.attempt_count, done.completed_at) == (SUCCEEDED, 1, clock())
     assert (taken.status, taken.attempt_count) == (PENDING, 0)
@@ -137,7 +165,7 @@ async def test_release_makes_a_row_due_again_without_counting_an_attempt(
     await claim(services, clock, token)
     at = clock() + timedelta(seconds=3)
     async with services.db.transaction() as tx:
-        assert await DeliveryRepository(tx).release([delivery.id], token, at, clock()) == 1
+        await DeliveryQueue(tx).release([Release(delivery.id, token, at)], now=clock())
     released = await stored(services, delivery.id)
     assert released.next_attempt_at == at and released.attempt_count == 0
     clock.advance(3)

@@ -9,11 +9,22 @@ import pytest
 from sqlalchemy import Table
 
 from livehook.domain.accounts import Account, ApiKey
+from livehook.domain.deliveries import Attempt, Delivery
 from livehook.domain.portal import PortalUser
 from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
+from livehook.storage.delivery_queue import NewDelivery
 from livehook.storage.records import columns_for, values_of
-from livehook.storage.tables import accounts, api_keys, events, portal_users, sessions, webhooks
+from livehook.storage.tables import (
+    accounts,
+    api_keys,
+    attempts,
+    deliveries,
+    events,
+    portal_users,
+    sessions,
+    webhooks,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,6 +36,9 @@ from livehook.storage.tables import accounts, api_keys, events, portal_users, se
         (api_keys, ApiKey),
         (accounts, Account),
         (portal_users, PortalUser),
+        (deliveries, Delivery),
+        (deliveries, NewDelivery),
+        (attempts, Attempt),
     ],
 )
 def test_every_field_of_a_record_has_a_column_of_its_name(table: Table, record: Any) -> None:
