@@ -4,16 +4,17 @@ with leases, guarded writes, releases, retention."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from livehook.domain.deliveries import FAILED, PENDING, SUCCEEDED, Attempt
 from livehook.services import ids
 from livehook.services.registry import Services
 from livehook.storage.delivery_queue import DeliveryQueue, Lease, Outcome, Release, prune_payloads
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository
+from livehook.storage.tables import deliveries
 from tests.support.deliveries import FakeClock, enqueue, new_account, new_webhook, stored
 
 LEASE = timedelta(seconds=90)
@@ -64,6 +65,18 @@ async def finish(services: Services, delivery_id: str, token: str, clock: FakeCl
     return written == {delivery_id}
 
 
+async def lease_of(services: Services, delivery_id: str) -> tuple[str | None, datetime | None]:
+    async with services.db.read() as tx:
+        row = (
+            await tx.conn.execute(
+                select(deliveries.c.lease_token, deliveries.c.lease_expires_at).where(
+                    deliveries.c.id == delivery_id
+                )
+            )
+        ).one()
+    return row.lease_token, row.lease_expires_at
+
+
 async def attempts_of(services: Services, delivery_id: str) -> list[Attempt]:
     async with services.db.read() as tx:
         return await DeliveryLogRepository(tx).attempts(delivery_id)
@@ -81,6 +94,7 @@ async def test_claim_leases_due_rows_oldest_first_and_only_once(services: Servic
     assert await claim(services, clock, "c" * 32) == []
     leased = await stored(services, early.id)
     assert leased.status == PENDING and leased.next_attempt_at == clock() + LEASE
+    assert await lease_of(services, early.id) == ("a" * 32, clock() + LEASE)
     assert (await stored(services, future.id)).next_attempt_at == future.next_attempt_at
 
 
@@ -113,6 +127,7 @@ async def test_a_row_whose_lease_ended_is_claimed_again_and_the_old_holder_canno
         kept.at,
     )
     assert await attempts_of(services, delivery.id) == [kept.attempt]
+    assert await lease_of(services, delivery.id) == (None, None)
 
 
 async def test_concurrent_claims_never_hand_out_a_row_twice(services: Services) -> None:
@@ -177,6 +192,7 @@ async def test_claim_reads_the_partial_due_index(services: Services) -> None:
     clock = FakeClock()
     sql = (
         "SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= :now "
+        "AND (lease_expires_at IS NULL OR lease_expires_at <= :now) "
         "ORDER BY next_attempt_at LIMIT 10"
     )
     async with services.db.transaction() as tx:
@@ -224,3 +240,20 @@ async def test_prune_drops_old_payloads_in_batches_keeps_attempt_counts_and_fail
     assert expired.status == FAILED and expired.request_body is None
     assert "retention" in (expired.last_error or "")
     assert (await stored(services, fresh.id)).request_body == fresh.request_body
+
+
+async def test_a_row_whose_worker_died_comes_back_once_its_lease_ends(services: Services) -> None:
+    """kill -9 of a worker: nothing hands its rows back. They are in flight (redeliver refuses)
+    until the lease's end, then a claim takes them again."""
+    clock = FakeClock()
+    account = await new_account(services)
+    hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
+    delivery = await enqueue(services, account, webhook=hook.webhook, now=clock())
+    assert await claim(services, clock, "dead".ljust(32, "0")) == [delivery.id]
+    clock.advance(LEASE.total_seconds() - 1)
+    assert await claim(services, clock, "early".ljust(32, "0")) == []
+    async with services.db.transaction() as tx:
+        assert await DeliveryQueue(tx).redeliver(delivery.id, now=clock()) == "in_flight"
+    clock.advance(1)
+    assert await claim(services, clock, "later".ljust(32, "0")) == [delivery.id]
+    assert await lease_of(services, delivery.id) == ("later".ljust(32, "0"), clock() + LEASE)

@@ -4,9 +4,12 @@ Only ``storage/delivery_queue.py`` executes them. A name without a suffix serves
 ``_POSTGRES`` / ``_SQLITE`` mark the ones that differ. Parameters are bound by name (``:b_id``
 and so on, prefixed so they never collide with a column's own parameter).
 
-A claimed row stays ``pending`` with ``next_attempt_at`` pushed to the end of its lease and a
-fresh ``lease_token``; every later write for it is guarded by ``id`` and that token, so a worker
+A claimed row stays ``pending`` and holds a lease: a fresh ``lease_token``, live until
+``lease_expires_at``. Every later write for it is guarded by ``id`` and that token, so a worker
 whose lease ran out cannot overwrite the result of the worker that claimed the row after it.
+The claim also moves ``next_attempt_at`` to the lease's end: claims read the due index in
+``next_attempt_at`` order and would otherwise walk past every row in flight, and a row whose
+worker died comes due again by itself when its lease ends.
 
 Statements that must use the partial due index spell its predicate as a literal (``IS_PENDING``):
 a bound parameter (``status = $1``) does not prove the index's ``status = 'pending'`` to either
@@ -27,6 +30,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     not_,
+    or_,
     select,
     text,
     update,
@@ -64,10 +68,13 @@ _IDS: Any = bindparam("b_ids", expanding=True)
 
 
 def in_flight(now: Any = _NOW) -> ColumnElement[bool]:
-    """Rows some worker holds a live lease on."""
-    return and_(
-        IS_PENDING, deliveries.c.lease_token.is_not(None), deliveries.c.next_attempt_at > now
-    )
+    """Rows some worker holds a live lease on. ``IS NOT NULL`` first: under ``NOT``, a bare
+    comparison with NULL would exclude every row with no lease."""
+    expires = deliveries.c.lease_expires_at
+    return and_(IS_PENDING, expires.is_not(None), expires > now)
+
+
+_NO_LEASE: dict[str, Any] = {"lease_token": None, "lease_expires_at": None}
 
 
 def _leased_row() -> Update:
@@ -89,17 +96,20 @@ NOTIFY_POSTGRES = text(f"SELECT pg_notify('{DELIVERY_CHANNEL}', '')")
 
 
 def _due(*where: ColumnElement[bool]) -> Select[Any]:
-    """Up to ``b_limit`` due rows, oldest due first; reads the due index only."""
+    """Up to ``b_limit`` due rows whose lease is absent or ended, oldest due first; reads the
+    due index only."""
     return (
         select(deliveries.c.id)
-        .where(IS_PENDING, deliveries.c.next_attempt_at <= _NOW, *where)
+        .where(IS_PENDING, deliveries.c.next_attempt_at <= _NOW, _UNLEASED, *where)
         .order_by(deliveries.c.next_attempt_at)
         .limit(bindparam("b_limit", type_=Integer))
     )
 
 
+_UNLEASED = or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at <= _NOW)
 _LEASE = {
     "next_attempt_at": _UNTIL,
+    "lease_expires_at": _UNTIL,
     "lease_token": bindparam("b_token"),
     "updated_at": _NOW,
 }
@@ -126,7 +136,9 @@ def claim_sqlite(*where: ColumnElement[bool]) -> tuple[Select[Any], Update]:
     them. The update checks the conditions again all the same."""
     lease = (
         update(deliveries)
-        .where(deliveries.c.id.in_(_IDS), IS_PENDING, deliveries.c.next_attempt_at <= _NOW)
+        .where(
+            deliveries.c.id.in_(_IDS), IS_PENDING, deliveries.c.next_attempt_at <= _NOW, _UNLEASED
+        )
         .values(**_LEASE)
         .returning(*DELIVERY_COLUMNS)
     )
@@ -139,7 +151,7 @@ CLAIM_SQLITE = claim_sqlite()
 # --- release, finish, fail -------------------------------------------------------------------
 
 # One parameter set per row (executemany): due again at ``b_at``, no attempt counted.
-RELEASE = _leased_row().values(next_attempt_at=_time("b_at"), lease_token=None, updated_at=_NOW)
+RELEASE = _leased_row().values(next_attempt_at=_time("b_at"), updated_at=_NOW, **_NO_LEASE)
 
 # The outcome of an attempt, column by column.
 OUTCOME_COLUMNS = (
@@ -156,7 +168,7 @@ OUTCOME_COLUMNS = (
 # Every outcome of a batch in one statement over arrays, which also says which rows still held
 # their lease. An executemany would run the update once per row and report nothing.
 FINISH_POSTGRES = text(
-    "UPDATE deliveries AS d SET lease_token = NULL, "
+    "UPDATE deliveries AS d SET lease_token = NULL, lease_expires_at = NULL, "
     + ", ".join(f"{name} = v.{name}" for name, _ in OUTCOME_COLUMNS)
     + " FROM unnest(CAST(:b_id AS text[]), CAST(:b_token AS text[]), "
     + ", ".join(f"CAST(:b_{name} AS {kind}[])" for name, kind in OUTCOME_COLUMNS)
@@ -172,7 +184,7 @@ LEASED_SQLITE = (
     .with_for_update()
 )
 FINISH_SQLITE = _leased_row().values(
-    lease_token=None,
+    **_NO_LEASE,
     **{
         name: _time(f"b_{name}") if kind == "timestamptz" else bindparam(f"b_{name}")
         for name, kind in OUTCOME_COLUMNS
@@ -211,7 +223,7 @@ ADD_ATTEMPTS_SQLITE = insert(attempts)
 _ENDED = {
     "status": FAILED,
     "next_attempt_at": None,
-    "lease_token": None,
+    **_NO_LEASE,
     "updated_at": _NOW,
     "completed_at": _NOW,
 }
@@ -236,7 +248,7 @@ POSTPONE_WEBHOOK = (
         deliveries.c.next_attempt_at < _UNTIL,
         not_(in_flight()),
     )
-    .values(next_attempt_at=_UNTIL, lease_token=None, updated_at=_NOW)
+    .values(next_attempt_at=_UNTIL, updated_at=_NOW, **_NO_LEASE)
 )
 
 # --- back into the queue ---------------------------------------------------------------------
@@ -244,7 +256,7 @@ POSTPONE_WEBHOOK = (
 _DUE_NOW = {
     "status": PENDING,
     "next_attempt_at": _NOW,
-    "lease_token": None,
+    **_NO_LEASE,
     "updated_at": _NOW,
     "completed_at": None,
 }
@@ -270,7 +282,7 @@ RECOVER = (
 HURRY_WEBHOOK = (
     update(deliveries)
     .where(deliveries.c.webhook_id == bindparam("b_webhook"), IS_PENDING, not_(in_flight()))
-    .values(next_attempt_at=_NOW, lease_token=None, updated_at=_NOW)
+    .values(next_attempt_at=_NOW, updated_at=_NOW, **_NO_LEASE)
 )
 # ...and finished deliveries since ``b_since`` of ``b_types`` go again (pending ones are on their
 # way already; pruned ones cannot).
@@ -308,5 +320,6 @@ PRUNE = (
         completed_at=case((_WAITING, _NOW), else_=deliveries.c.completed_at),
         next_attempt_at=case((_WAITING, None), else_=deliveries.c.next_attempt_at),
         lease_token=case((_WAITING, None), else_=deliveries.c.lease_token),
+        lease_expires_at=case((_WAITING, None), else_=deliveries.c.lease_expires_at),
     )
 )

@@ -174,12 +174,15 @@ deliveries = Table(
     Column("payload_format", String(8), nullable=False),
     Column("signature_scheme", String(32), nullable=False),
     Column("is_test", Boolean, nullable=False, server_default=text("false")),
-    # pending -> succeeded | failed. A claimed row stays pending with next_attempt_at pushed to
-    # the end of its lease: if the worker dies, the row simply comes due again.
+    # pending -> succeeded | failed. A claimed row stays pending and holds a lease: its token
+    # guards every write for it until lease_expires_at. The claim also moves next_attempt_at to
+    # the lease's end, so claims keep reading only due rows and a dead worker's row comes due
+    # again by itself.
     Column("status", String(16), nullable=False),
     Column("attempt_count", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UTCDateTime(), nullable=True),
     Column("lease_token", String(32), nullable=True),
+    Column("lease_expires_at", UTCDateTime(), nullable=True),
     # The exact bytes signed and sent (UTF-8 JSON); NULL once pruned by retention.
     Column("request_body", Text, nullable=True),
     Column("payload_pruned_at", UTCDateTime(), nullable=True),
