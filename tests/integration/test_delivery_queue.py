@@ -12,9 +12,16 @@ from sqlalchemy import select, text
 from livehook.domain.deliveries import FAILED, PENDING, SUCCEEDED, Attempt
 from livehook.services import ids
 from livehook.services.registry import Services
-from livehook.storage.delivery_queue import DeliveryQueue, Lease, Outcome, Release, prune_payloads
+from livehook.storage.delivery_queue import (
+    DeliveryQueue,
+    Lease,
+    NewDelivery,
+    Outcome,
+    Release,
+    prune_payloads,
+)
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository
-from livehook.storage.tables import deliveries
+from livehook.storage.tables import deliveries, delivery_bodies
 from tests.support.deliveries import FakeClock, enqueue, new_account, new_webhook, stored
 
 LEASE = timedelta(seconds=90)
@@ -257,3 +264,57 @@ async def test_a_row_whose_worker_died_comes_back_once_its_lease_ends(services: 
     clock.advance(1)
     assert await claim(services, clock, "later".ljust(32, "0")) == [delivery.id]
     assert await lease_of(services, delivery.id) == ("later".ljust(32, "0"), clock() + LEASE)
+
+
+async def body_count(services: Services) -> int:
+    async with services.db.read() as tx:
+        return len((await tx.conn.execute(select(delivery_bodies.c.id))).all())
+
+
+async def test_a_body_is_stored_once_and_dropped_once_no_delivery_needs_it(
+    services: Services,
+) -> None:
+    """A fan-out of one event to several endpoints writes its bytes once; each delivery still
+    shows (and would send) exactly them; retention drops the body with the last row that
+    needs it."""
+    clock = FakeClock()
+    old = clock() - timedelta(days=31)
+    account = await new_account(services)
+    hooks = [await new_webhook(services, account, f"http://127.0.0.1:9/{n}") for n in range(3)]
+    first = await enqueue(services, account, webhook=hooks[0].webhook, now=old)
+    assert first.request_body is not None
+    thin = first.request_body.replace("{", '{"thin":1,', 1)  # another format's bytes
+    rows = [
+        NewDelivery(
+            id=ids.new_id("dlv"),
+            account_id=first.account_id,
+            event_id=first.event_id,
+            webhook_id=hook.webhook.id,
+            api_key_id=first.api_key_id,
+            session_id=first.session_id,
+            target_url=hook.webhook.url,
+            event_type=first.event_type,
+            model=first.model,
+            payload_format=fmt,
+            signature_scheme="hmac-sha256",
+            request_body=body,
+        )
+        for hook, fmt, body in (
+            (hooks[1], "full", first.request_body),
+            (hooks[2], "full", first.request_body),
+            (hooks[2], "thin", thin),
+        )
+    ]
+    async with services.db.transaction() as tx:  # the thin one later: pruned last
+        assert await DeliveryQueue(tx).enqueue(rows[:2], now=old) == 2
+        assert await DeliveryQueue(tx).enqueue(rows[2:], now=old + timedelta(seconds=1)) == 1
+    assert await body_count(services) == 2
+    for row in rows:
+        assert (await stored(services, row.id)).request_body == row.request_body
+    async with services.db.transaction() as tx:
+        pruned = await DeliveryQueue(tx).prune(older_than=clock(), now=clock(), limit=2)
+    assert pruned == 2 and await body_count(services) == 2  # a full row and the thin one left
+    assert await prune_payloads(services.db, older_than=clock(), now=clock(), batch_size=2) == 2
+    assert await body_count(services) == 0
+    for delivery_id in (first.id, *(row.id for row in rows)):
+        assert (await stored(services, delivery_id)).request_body is None

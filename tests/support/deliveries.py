@@ -23,9 +23,9 @@ from livehook.domain.retry import RetryPolicy
 from livehook.domain.webhooks import Webhook
 from livehook.services import ids
 from livehook.services.registry import Services
-from livehook.storage.records import values_of
+from livehook.storage.delivery_queue import body_id, delivery_values
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository
-from livehook.storage.tables import deliveries
+from livehook.storage.tables import deliveries, delivery_bodies
 
 
 class FakeClock:
@@ -166,7 +166,11 @@ async def enqueue(
             created_at=when,
         )
         # Straight in, with the due and creation times the test asks for.
-        await tx.conn.execute(insert(deliveries).values(values_of(delivery, lease_token=None)))
+        body = delivery.request_body or ""
+        await tx.conn.execute(insert(delivery_bodies).values(id=body_id(body), body=body))
+        await tx.conn.execute(
+            insert(deliveries).values(delivery_values(delivery, lease_token=None))
+        )
     return delivery
 
 

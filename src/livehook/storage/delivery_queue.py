@@ -15,6 +15,7 @@ worker in this process is woken by the ``Wakeup`` the services set after their c
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,6 +101,19 @@ class Outcome:
         }
 
 
+def body_id(body: str) -> str:
+    """The key of a body in ``delivery_bodies``: its bytes' SHA-256."""
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def delivery_values(row: NewDelivery | Delivery, **overrides: Any) -> dict[str, Any]:
+    """A delivery's column values: its body by reference (the body is stored on its own)."""
+    values = values_of(row, **overrides)
+    body = values.pop("request_body")
+    values["body_id"] = None if body is None else body_id(body)
+    return values
+
+
 def header_pairs(headers: Mapping[str, str]) -> list[list[str]]:
     # Pairs, not an object: JSONB reorders object keys, and the log shows headers as sent.
     return [[name, value] for name, value in headers.items()]
@@ -143,9 +157,15 @@ class DeliveryQueue:
     # --- in ------------------------------------------------------------------------------
 
     async def enqueue(self, rows: Sequence[NewDelivery], *, now: datetime) -> int:
-        """Insert ``rows`` as pending, due ``now``, in one statement, and wake the workers."""
+        """Insert ``rows`` as pending, due ``now``, and wake the workers: each distinct body once,
+        then the rows, one statement each."""
         if not rows:
             return 0
+        bodies = {body_id(row.request_body): row.request_body for row in rows}
+        await self._conn.execute(
+            sql.ADD_BODIES_POSTGRES if self._postgres else sql.ADD_BODIES_SQLITE,
+            [{"id": key, "body": body} for key, body in bodies.items()],
+        )
         queued = {
             "status": PENDING,
             "attempt_count": 0,
@@ -154,7 +174,7 @@ class DeliveryQueue:
             "created_at": now,
             "updated_at": now,
         }
-        await self._conn.execute(sql.ENQUEUE, [{**values_of(row), **queued} for row in rows])
+        await self._conn.execute(sql.ENQUEUE, [delivery_values(row, **queued) for row in rows])
         await self._wake()
         return len(rows)
 
@@ -170,11 +190,14 @@ class DeliveryQueue:
             stmt = sql.claim_postgres(*where) if where else sql.CLAIM_POSTGRES
             rows = (await self._conn.execute(stmt, params)).all()
         else:
-            due, take = sql.claim_sqlite(*where) if where else sql.CLAIM_SQLITE
+            due, take, read = sql.claim_sqlite(*where) if where else sql.CLAIM_SQLITE
             ids = list((await self._conn.execute(due, params)).scalars())
             if not ids:
                 return []
-            rows = (await self._conn.execute(take, {**params, "b_ids": ids})).all()
+            taken = list((await self._conn.execute(take, {**params, "b_ids": ids})).scalars())
+            if not taken:
+                return []
+            rows = (await self._conn.execute(read, {"b_ids": taken})).all()
         return sorted((from_row(Delivery, r) for r in rows), key=lambda d: d.id)
 
     async def release(self, releases: Sequence[Release], *, now: datetime) -> None:
@@ -312,13 +335,19 @@ class DeliveryQueue:
         """Drop the bodies of up to ``limit`` deliveries created before ``older_than``.
 
         Attempts stay. A delivery still waiting for an attempt ends ``failed``: without its
-        body it can never be sent. Rows in flight are left for a later pass.
+        body it can never be sent. Rows in flight are left for a later pass. A body goes once no
+        delivery refers to it.
         """
         batch = {"b_older_than": older_than, "b_now": now, "b_limit": limit}
-        ids = list((await self._conn.execute(sql.PRUNE_BATCH, batch)).scalars())
-        if not ids:
+        found = (await self._conn.execute(sql.PRUNE_BATCH, batch)).all()
+        if not found:
             return 0
-        return (await self._conn.execute(sql.PRUNE, {"b_ids": ids, "b_now": now})).rowcount
+        ids = [row.id for row in found]
+        pruned = (await self._conn.execute(sql.PRUNE, {"b_ids": ids, "b_now": now})).rowcount
+        bodies = list({row.body_id for row in found if row.body_id is not None})
+        if bodies:
+            await self._conn.execute(sql.PRUNE_BODIES, {"b_bodies": bodies})
+        return int(pruned)
 
 
 async def prune_payloads(

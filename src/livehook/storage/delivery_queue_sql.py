@@ -27,6 +27,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
+    exists,
     insert,
     literal_column,
     not_,
@@ -35,7 +37,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from livehook.domain.deliveries import (
@@ -45,15 +48,19 @@ from livehook.domain.deliveries import (
     REASON_PAYLOAD_EXPIRED,
     Delivery,
 )
-from livehook.storage.records import columns_for
-from livehook.storage.tables import attempts, deliveries
+from livehook.storage.records import field_names
+from livehook.storage.tables import attempts, deliveries, delivery_bodies
 from livehook.storage.types import UTCDateTime
 
 # LISTEN on this channel to hear about new deliveries; the payload is empty.
 DELIVERY_CHANNEL = "livehook_deliveries"
 
 IS_PENDING = deliveries.c.status == literal_column("'pending'")
-DELIVERY_COLUMNS = columns_for(deliveries, Delivery)
+# A delivery's columns: its row's, and its body's bytes (NULL once pruned) as ``request_body``.
+_ROW_COLUMNS = [deliveries.c[name] for name in field_names(Delivery) if name != "request_body"]
+REQUEST_BODY = delivery_bodies.c.body.label("request_body")
+DELIVERY_COLUMNS = [*_ROW_COLUMNS, REQUEST_BODY]
+WITH_BODY = deliveries.outerjoin(delivery_bodies, delivery_bodies.c.id == deliveries.c.body_id)
 
 
 def _time(name: str) -> Any:
@@ -89,6 +96,9 @@ def _leased_row() -> Update:
 # --- enqueue ---------------------------------------------------------------------------------
 
 ENQUEUE = insert(deliveries)
+# Bodies first; one already stored (the same bytes: its id is their SHA-256) is left as it is.
+ADD_BODIES_POSTGRES: Insert = postgresql.insert(delivery_bodies).on_conflict_do_nothing()
+ADD_BODIES_SQLITE: Insert = sqlite.insert(delivery_bodies).on_conflict_do_nothing()
 # Sent at commit, so a worker never looks before the rows are visible.
 NOTIFY_POSTGRES = text(f"SELECT pg_notify('{DELIVERY_CHANNEL}', '')")
 
@@ -116,33 +126,39 @@ _LEASE = {
 
 
 @cache
-def claim_postgres(*where: ColumnElement[bool]) -> Update:
+def claim_postgres(*where: ColumnElement[bool]) -> Select[Any]:
     """One statement. Rows another worker is claiming right now are skipped, not waited for. The
     CTE runs once: a sub-select under IN may be rescanned and, its first pick now leased and no
-    longer due, hand out more rows than the limit. ``where``: extra conditions on the rows."""
+    longer due, hand out more rows than the limit. The claimed rows come back with their bodies.
+    ``where``: extra conditions on the rows."""
     picked = _due(*where).with_for_update(skip_locked=True).cte("due")
-    return (
+    claimed = (
         update(deliveries)
         .where(deliveries.c.id == picked.c.id)
         .values(**_LEASE)
-        .returning(*DELIVERY_COLUMNS)
+        .returning(*_ROW_COLUMNS, deliveries.c.body_id)
+        .cte("claimed")
+    )
+    return select(*(claimed.c[c.name] for c in _ROW_COLUMNS), REQUEST_BODY).select_from(
+        claimed.outerjoin(delivery_bodies, delivery_bodies.c.id == claimed.c.body_id)
     )
 
 
 @cache
-def claim_sqlite(*where: ColumnElement[bool]) -> tuple[Select[Any], Update]:
-    """Two statements: SQLAlchemy's SQLite compiler drops FOR UPDATE, and none is needed: every
+def claim_sqlite(*where: ColumnElement[bool]) -> tuple[Select[Any], Update, Select[Any]]:
+    """Three statements: SQLAlchemy's SQLite compiler drops FOR UPDATE, and none is needed: every
     transaction began with BEGIN IMMEDIATE (storage/engines.py), so no other writer runs between
-    them. The update checks the conditions again all the same."""
+    them. The update checks the conditions again all the same; then the rows with their bodies."""
     lease = (
         update(deliveries)
         .where(
             deliveries.c.id.in_(_IDS), IS_PENDING, deliveries.c.next_attempt_at <= _NOW, _UNLEASED
         )
         .values(**_LEASE)
-        .returning(*DELIVERY_COLUMNS)
+        .returning(deliveries.c.id)
     )
-    return _due(*where), lease
+    read = select(*DELIVERY_COLUMNS).select_from(WITH_BODY).where(deliveries.c.id.in_(_IDS))
+    return _due(*where), lease, read
 
 
 CLAIM_POSTGRES = claim_postgres()
@@ -260,7 +276,7 @@ _DUE_NOW = {
     "updated_at": _NOW,
     "completed_at": None,
 }
-REDELIVER_BODY = select(deliveries.c.request_body.is_not(None)).where(
+REDELIVER_BODY = select(deliveries.c.body_id.is_not(None)).where(
     deliveries.c.id == bindparam("b_id")
 )
 REDELIVER = (
@@ -274,7 +290,7 @@ RECOVER = (
         deliveries.c.webhook_id == bindparam("b_webhook"),
         deliveries.c.status == FAILED,
         deliveries.c.created_at >= _SINCE,
-        deliveries.c.request_body.is_not(None),
+        deliveries.c.body_id.is_not(None),
     )
     .values(**_DUE_NOW)
 )
@@ -293,7 +309,7 @@ REPLAY_WEBHOOK = (
         deliveries.c.status != PENDING,
         deliveries.c.created_at >= _SINCE,
         deliveries.c.event_type.in_(bindparam("b_types", expanding=True)),
-        deliveries.c.request_body.is_not(None),
+        deliveries.c.body_id.is_not(None),
     )
     .values(**_DUE_NOW)
 )
@@ -302,7 +318,7 @@ REPLAY_WEBHOOK = (
 
 _NOT_PRUNED = deliveries.c.payload_pruned_at.is_(None)
 PRUNE_BATCH = (
-    select(deliveries.c.id)
+    select(deliveries.c.id, deliveries.c.body_id)
     .where(_NOT_PRUNED, deliveries.c.created_at < _time("b_older_than"), not_(in_flight()))
     .order_by(deliveries.c.created_at)
     .limit(bindparam("b_limit", type_=Integer))
@@ -313,7 +329,7 @@ PRUNE = (
     update(deliveries)
     .where(deliveries.c.id.in_(_IDS), _NOT_PRUNED, not_(in_flight()))
     .values(
-        request_body=None,
+        body_id=None,
         payload_pruned_at=_NOW,
         status=case((_WAITING, FAILED), else_=deliveries.c.status),
         last_error=case((_WAITING, REASON_PAYLOAD_EXPIRED), else_=deliveries.c.last_error),
@@ -322,4 +338,10 @@ PRUNE = (
         lease_token=case((_WAITING, None), else_=deliveries.c.lease_token),
         lease_expires_at=case((_WAITING, None), else_=deliveries.c.lease_expires_at),
     )
+)
+# Then the bodies of the batch that no delivery refers to any more (a body shared with a row
+# not pruned yet stays).
+PRUNE_BODIES = delete(delivery_bodies).where(
+    delivery_bodies.c.id.in_(bindparam("b_bodies", expanding=True)),
+    ~exists().where(deliveries.c.body_id == delivery_bodies.c.id),
 )

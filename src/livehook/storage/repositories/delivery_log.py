@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, insert, s
 from livehook.domain.deliveries import Attempt, Delivery
 from livehook.storage.database import Transaction
 from livehook.storage.delivery_queue import attempt_of
-from livehook.storage.delivery_queue_sql import DELIVERY_COLUMNS
+from livehook.storage.delivery_queue_sql import DELIVERY_COLUMNS, WITH_BODY
 from livehook.storage.records import from_row
 from livehook.storage.tables import attempts, deliveries, events
 
@@ -33,7 +33,9 @@ class DeliveryLogRepository:
         self._conn = tx.conn
 
     async def get(self, delivery_id: str, *, account_id: str | None = None) -> Delivery | None:
-        query = select(*DELIVERY_COLUMNS).where(deliveries.c.id == delivery_id)
+        query = (
+            select(*DELIVERY_COLUMNS).select_from(WITH_BODY).where(deliveries.c.id == delivery_id)
+        )
         if account_id is not None:
             query = query.where(deliveries.c.account_id == account_id)
         row = (await self._conn.execute(query)).first()
@@ -62,7 +64,7 @@ class DeliveryLogRepository:
         deliveries, one session's (to webhooks and its callback), one key's callbacks, or all
         of an account's."""
         scope = _scope(webhook_id, session_id, callbacks_of_key, account_id)
-        query = select(*DELIVERY_COLUMNS).where(scope, *_conditions(filters))
+        query = select(*DELIVERY_COLUMNS).select_from(WITH_BODY).where(scope, *_conditions(filters))
         if before is not None:
             query = query.where(deliveries.c.id < before)
         query = query.order_by(deliveries.c.id.desc()).limit(limit)
