@@ -36,7 +36,8 @@ from livehook.domain.catalog import EVENT_TYPES, MODELS
 from livehook.domain.ids import sortable_id
 from livehook.services.registry import Services
 from livehook.services.webhooks import WebhookDraft
-from livehook.storage.tables import deliveries, events
+from livehook.storage.delivery_queue import body_id
+from livehook.storage.tables import deliveries, delivery_bodies, events
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench password 123"
@@ -68,7 +69,7 @@ def _rows(count: int, account_id: str, key_id: str, webhook_id: str) -> list[dic
                 "is_test": False,
                 "status": "failed" if failed else "succeeded",
                 "attempt_count": 1,
-                "request_body": '{"id":"evt_bench","event":"verification.completed"}',
+                "body_id": body_id(BODY),
                 "last_status_code": 500 if failed else 200,
                 "created_at": created,
                 "updated_at": created,
@@ -76,6 +77,9 @@ def _rows(count: int, account_id: str, key_id: str, webhook_id: str) -> list[dic
             }
         )
     return rows
+
+
+BODY = '{"id":"evt_bench","event":"verification.completed"}'
 
 
 async def _seed(services: Services, count: int) -> str:
@@ -94,6 +98,7 @@ async def _seed(services: Services, count: int) -> str:
                 created_at=now,
             )
         )
+        await tx.conn.execute(insert(delivery_bodies).values(id=body_id(BODY), body=BODY))
     rows = _rows(count, principal.account_id, principal.key_id, hook.webhook.id)
     for start in range(0, count, BATCH):
         async with services.db.transaction() as tx:

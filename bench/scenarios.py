@@ -215,7 +215,7 @@ async def _grow_backlog(bench: Bench, total: int) -> None:
         columns = (
             "account_id, event_id, webhook_id, api_key_id, session_id, target_url, event_type, "
             "model, payload_format, signature_scheme, is_test, status, attempt_count, "
-            "next_attempt_at, request_body, created_at, updated_at"
+            "next_attempt_at, body_id, created_at, updated_at"
         )
         if bench.db.dialect == "postgresql":
             numbers = "generate_series(1, :n) AS n(i)"

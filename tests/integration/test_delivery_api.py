@@ -10,7 +10,7 @@ import httpx
 
 from livehook.receiver import verify
 from livehook.services.registry import Services
-from livehook.storage.repositories.deliveries import DeliveryRepository
+from livehook.storage.delivery_queue import DeliveryQueue, Lease
 from tests.support.deliveries import (
     FakeClock,
     TestAccount,
@@ -150,9 +150,7 @@ async def test_redeliver_is_refused_while_in_flight_or_once_pruned(
     leased = await enqueue(services, account, webhook=hook.webhook)
     async with services.db.transaction() as tx:
         now = datetime.now(UTC)
-        await DeliveryRepository(tx).claim(
-            now=now, lease_until=now + timedelta(minutes=2), token="t" * 32, limit=5
-        )
+        await DeliveryQueue(tx).claim(Lease("t" * 32, now + timedelta(minutes=2)), now=now, limit=5)
     response = await client.post(f"/v1/deliveries/{leased.id}/redeliver", headers=auth(account.key))
     assert "right now" in error(response, 409, "conflict")["message"]
 

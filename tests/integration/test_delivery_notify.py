@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import text
 
 from livehook.storage.database import Database
+from livehook.storage.delivery_queue_sql import NOTIFY_POSTGRES
 from livehook.storage.notify import (
     CHANNEL,
     PostgresListener,
     SqliteWatcher,
     Wakeup,
     asyncpg_dsn,
-    notify_deliveries,
 )
 
 
@@ -48,7 +48,7 @@ async def test_listen_wakes_on_notify_and_reconnects_after_the_connection_is_kil
         await _wait_connected(listener)
         await wakeup.wait(0.01)  # the wake-up every (re)connection gives
         async with db.transaction() as tx:
-            await notify_deliveries(tx)
+            await tx.conn.execute(NOTIFY_POSTGRES)
         assert await wakeup.wait(2) is True
 
         async with db.transaction() as tx:
@@ -64,7 +64,7 @@ async def test_listen_wakes_on_notify_and_reconnects_after_the_connection_is_kil
         assert await wakeup.wait(5) is True
         await _wait_connected(listener)
         async with db.transaction() as tx:
-            await notify_deliveries(tx)
+            await tx.conn.execute(NOTIFY_POSTGRES)
         assert await wakeup.wait(2) is True
     finally:
         await listener.stop()

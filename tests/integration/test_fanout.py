@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from livehook.config import Settings
 from livehook.domain.accounts import Principal
 from livehook.domain.catalog import SESSION_EVENT_TYPES
 from livehook.domain.event_schemas import schema_for
@@ -26,7 +24,7 @@ from livehook.services.errors import Conflict
 from livehook.services.registry import Services
 from livehook.services.sessions import SessionDraft, SessionService
 from livehook.storage.database import Transaction
-from livehook.storage.repositories.outbox import DELIVERY_CHANNEL
+from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
 from livehook.storage.repositories.webhooks import WebhookRepository
 from tests.support.http import auth, data
 from tests.support.sessions import (
@@ -310,20 +308,30 @@ async def test_on_enqueued_runs_after_commits_that_wrote_deliveries(
     assert wakes == [1]
 
 
-@pytest.mark.parametrize("database_template", ["postgres"], indirect=True)
-async def test_postgres_workers_hear_a_notification_at_commit(
-    client: httpx.AsyncClient, settings: Settings, full_key: str
+async def test_the_enqueue_wakes_workers_here_and_in_other_processes(
+    client: httpx.AsyncClient, services: Services, full_key: str
 ) -> None:
-    """NOTIFY on the delivery channel once the deliveries commit. SQLite has no NOTIFY: the
-    in-process hook (above) wakes the worker there."""
-    await create_webhook(client, full_key, "all")
-    heard: asyncio.Queue[str] = asyncio.Queue()
-    listener = await asyncpg.connect(settings.database_url)
+    """The queue's enqueue wakes a worker of this process (the services' ``Wakeup``, set after
+    the commit) and one of another process, listening as ``livehook worker`` does: NOTIFY at
+    commit on PostgreSQL (no other commit of the test sends one), the file's change counter on
+    SQLite (which any commit changes). A commit that queues nothing wakes no worker here."""
+    elsewhere = Wakeup()
+    db = services.db
+    listener: PostgresListener | SqliteWatcher
+    if db.dialect == "postgresql":
+        listener = PostgresListener(asyncpg_dsn(db.engine), elsewhere)
+    else:
+        assert db.sqlite_path is not None
+        listener = SqliteWatcher(db.sqlite_path, elsewhere)
+    await listener.start()
     try:
-        await listener.add_listener(
-            DELIVERY_CHANNEL, lambda _conn, _pid, channel, _payload: heard.put_nowait(channel)
-        )
+        await asyncio.wait_for(listener.connected.wait(), 5)
+        await create_webhook(client, full_key, "all")
+        assert await services.wakeup.wait(0) is False  # nothing queued, nobody woken
+        await elsewhere.wait(0)  # the listener's own wake-up as it connected
         await create_session(client, full_key)
-        assert await asyncio.wait_for(heard.get(), timeout=5) == DELIVERY_CHANNEL
+        assert (await count_rows(db))["deliveries"] >= 1
+        assert await services.wakeup.wait(0) is True  # set right after the commit
+        assert await elsewhere.wait(5) is True
     finally:
-        await listener.close()
+        await listener.stop()

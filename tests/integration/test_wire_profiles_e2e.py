@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from livehook.receiver import verify
 from livehook.services.registry import Services
+from livehook.storage.delivery_queue_sql import DELIVERY_COLUMNS, WITH_BODY
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository
 from livehook.storage.tables import deliveries
 from tests.support.deliveries import FakeClock, WorkerFactory
@@ -320,7 +321,11 @@ async def test_verifyyou_node_receiver_from_the_guide_reads_every_delivery(
 
     async with services.db.transaction() as tx:
         rows = (
-            await tx.conn.execute(select(deliveries).where(deliveries.c.webhook_id == hook["id"]))
+            await tx.conn.execute(
+                select(*DELIVERY_COLUMNS)
+                .select_from(WITH_BODY)
+                .where(deliveries.c.webhook_id == hook["id"])
+            )
         ).all()
         log = DeliveryLogRepository(tx)
         attempts = {row.id: await log.attempts(row.id) for row in rows}

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 
 from livehook.domain.lifecycle import status_for
 from livehook.storage.database import Database
-from livehook.storage.tables import deliveries, events, sessions
+from livehook.storage.delivery_queue_sql import WITH_BODY
+from livehook.storage.tables import deliveries, delivery_bodies, events, sessions
 from tests.support.http import auth, data
 
 MODEL = "mixed-30-v2"
@@ -80,7 +81,8 @@ async def force_stage(db: Database, session_id: str, stage: str) -> None:
 
 
 async def delivery_rows(db: Database, **equal: Any) -> list[Any]:
-    query = select(deliveries).order_by(deliveries.c.id)
+    query = select(deliveries, delivery_bodies.c.body.label("request_body"))
+    query = query.select_from(WITH_BODY).order_by(deliveries.c.id)
     for column, value in equal.items():
         query = query.where(deliveries.c[column] == value)
     async with db.transaction() as tx:

@@ -2,9 +2,10 @@
 
 ``load_targets`` reads, in the claim's transaction, what every endpoint of a batch needs (URL,
 secrets, custom headers, timeout, retry policy) once per endpoint. ``send_attempt`` signs with
-the secrets of now and posts the stored bytes. ``record_attempts`` writes a batch of attempts
-and their consequences (next attempt, endpoint health, operational events) in one transaction,
-each guarded by its lease: an attempt whose lease was lost writes nothing.
+the secrets of now and posts the stored bytes; ``decide`` turns the answer into the next step.
+``record_attempts`` hands a batch's typed outcomes to the queue (``storage/delivery_queue.py``,
+which writes only those whose lease still holds) and writes their consequences (endpoint health,
+operational events) in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from livehook.crypto import DecryptionError, SecretBox
 from livehook.delivery.operational import emit_operational_event
@@ -39,14 +41,22 @@ from livehook.domain.retry import (
     Succeeded,
 )
 from livehook.domain.webhooks import DEFAULT_TIMEOUT_SECONDS, Webhook
-from livehook.services.clock import Clock
-from livehook.services.webhooks import WebhookService
 from livehook.storage.database import Database, Transaction
+from livehook.storage.delivery_queue import DeliveryQueue, Outcome
 from livehook.storage.repositories.accounts import ApiKeyRepository
-from livehook.storage.repositories.deliveries import DeliveryRepository
 from livehook.storage.repositories.sessions import SessionRepository
+from livehook.storage.repositories.webhooks import WebhookRepository
 
 NewId = Callable[[str], str]
+Clock = Callable[[], datetime]
+
+
+class Endpoints(Protocol):
+    """Where the worker reads endpoints (the webhook service: it holds the headers' codec)."""
+
+    user_agent: str | None  # the deployment's override of the profiles' agents
+
+    def repository(self, tx: Transaction) -> WebhookRepository: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +126,7 @@ class Sent:
 async def load_targets(
     tx: Transaction,
     claimed: list[Delivery],
-    webhooks: WebhookService,
+    webhooks: Endpoints,
     box: SecretBox,
     now: datetime,
 ) -> dict[str, Target | Unavailable]:
@@ -281,14 +291,13 @@ class Finished:
 async def record_attempts(
     db: Database, batch: Sequence[Finished], *, new_id: NewId, disable_after: timedelta
 ) -> list[int | None]:
-    """Write each attempt and what follows from it, all in one transaction. For each: how many
-    operational deliveries it queued, or None if its lease was lost (then nothing of it is
-    written). The row updates and attempt inserts are one statement each."""
+    """Hand each attempt's outcome to the queue and write what follows from it, all in one
+    transaction. For each: how many operational deliveries it queued, or None if its lease was
+    lost (then nothing of it is written)."""
     async with db.transaction() as tx:
-        repo = DeliveryRepository(tx)
-        written = await repo.finish_leased([_outcome(f) for f in batch])
+        written = await DeliveryQueue(tx).finish([_outcome(f, new_id) for f in batch])
         kept = [f for f in batch if f.job.delivery_id in written]
-        await repo.add_attempts([_attempt(f, new_id) for f in kept])
+        hooks = WebhookRepository(tx)
         queued: dict[str, int] = {}
         # Successes stop their endpoint's failure clock in one statement at the end; one
         # followed by a failure of the same endpoint stops it first, as in order.
@@ -303,47 +312,41 @@ async def record_attempts(
                 continue
             if webhook.id in to_clear:
                 to_clear.discard(webhook.id)
-                await repo.clear_failing(webhook.id)
+                await hooks.clear_failing([webhook.id])
             queued[f.job.delivery_id] = await _endpoint_health(
                 tx, f, new_id, disable_after, f.sent.finished_at
             )
-        await repo.clear_failing_many(to_clear)
+        await hooks.clear_failing(to_clear)
     return [queued.get(f.job.delivery_id) for f in batch]
 
 
-def _outcome(f: Finished) -> dict[str, object]:
+def _outcome(f: Finished, new_id: NewId) -> Outcome:
     status, next_attempt_at, last_error = _delivery_state(f.decision, f.sent.result)
-    now = f.sent.finished_at
-    return {
-        "b_id": f.job.delivery_id,
-        "b_token": f.job.token,
-        "status": status,
-        "attempt_count": f.job.number,
-        "next_attempt_at": next_attempt_at,
-        "last_status_code": f.sent.result.status,
-        "last_error": last_error,
-        "signature_scheme": f.job.target.scheme_for(f.job.delivery),
-        "target_url": f.job.target.url,
-        "updated_at": now,
-        "completed_at": None if status == PENDING else now,
-    }
-
-
-def _attempt(f: Finished, new_id: NewId) -> Attempt:
     result = f.sent.result
-    _, next_attempt_at, _ = _delivery_state(f.decision, result)
-    return Attempt(
-        id=new_id("att"),
+    return Outcome(
         delivery_id=f.job.delivery_id,
-        number=f.job.number,
-        started_at=f.sent.started_at,
-        duration_ms=round(result.duration_ms, 3),
-        request_headers=f.sent.request_headers,
-        response_status=result.status,
-        response_headers=result.headers if result.status else None,
-        response_body=response_excerpt(result.body_excerpt) if result.status else None,
-        error=result.error,
+        token=f.job.token,
+        status=status,
+        attempt_count=f.job.number,
         next_attempt_at=next_attempt_at,
+        last_status_code=result.status,
+        last_error=last_error,
+        signature_scheme=f.job.target.scheme_for(f.job.delivery),
+        target_url=f.job.target.url,
+        at=f.sent.finished_at,
+        attempt=Attempt(
+            id=new_id("att"),
+            delivery_id=f.job.delivery_id,
+            number=f.job.number,
+            started_at=f.sent.started_at,
+            duration_ms=round(result.duration_ms, 3),
+            request_headers=f.sent.request_headers,
+            response_status=result.status,
+            response_headers=result.headers if result.status else None,
+            response_body=response_excerpt(result.body_excerpt) if result.status else None,
+            error=result.error,
+            next_attempt_at=next_attempt_at,
+        ),
     )
 
 
@@ -355,17 +358,17 @@ async def _endpoint_health(
     job, sent, decision, postpone_until = f.job, f.sent, f.decision, f.postpone_until
     webhook = job.target.webhook
     assert webhook is not None
-    repo = DeliveryRepository(tx)
+    hooks = WebhookRepository(tx)
     if isinstance(decision, Succeeded):
-        await repo.clear_failing(webhook.id)
+        await hooks.clear_failing([webhook.id])
         return 0
-    await repo.mark_failing(webhook.id, now)
+    await hooks.mark_failing(webhook.id, now)
     queued = 0
     reason = _disable_reason(decision, webhook, disable_after, now)
     if reason is not None:
         queued += await _disable(tx, webhook, reason, now, new_id)
     elif postpone_until is not None:
-        await repo.postpone_webhook(webhook.id, postpone_until, now)
+        await DeliveryQueue(tx).postpone(webhook.id, until=postpone_until, now=now)
     # Only the end of the automatic schedule is news; a manual redelivery failing again is not,
     # and an operational event about an operational delivery could chain forever.
     if (
@@ -407,10 +410,9 @@ def _disable_reason(
 async def _disable(
     tx: Transaction, webhook: Webhook, reason: str, now: datetime, new_id: NewId
 ) -> int:
-    repo = DeliveryRepository(tx)
-    if not await repo.disable_webhook(webhook.id, reason, now):
+    if not await WebhookRepository(tx).disable(webhook.id, reason, now):
         return 0  # another worker disabled it first and told the account
-    await repo.fail_pending_of_webhook(webhook.id, now)
+    await DeliveryQueue(tx).fail_pending(webhook.id, now=now)
     return await emit_operational_event(
         tx,
         account_id=webhook.account_id,

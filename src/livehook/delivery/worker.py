@@ -36,6 +36,7 @@ from livehook.delivery.config import (
     WorkerConfig,
 )
 from livehook.delivery.dispatch import (
+    Endpoints,
     Finished,
     Job,
     Unavailable,
@@ -49,12 +50,10 @@ from livehook.delivery.sender import Sender
 from livehook.domain.deliveries import REASON_ENDPOINT_DISABLED, Delivery
 from livehook.services import ids
 from livehook.services.clock import Clock, system_clock
-from livehook.services.deliveries import prune_payloads
 from livehook.services.idempotency import prune_keys
-from livehook.services.webhooks import WebhookService
 from livehook.storage.database import Database, Transaction
+from livehook.storage.delivery_queue import DeliveryQueue, Lease, Release, prune_payloads
 from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
-from livehook.storage.repositories.deliveries import DeliveryRepository
 from livehook.storage.repositories.events import EventRepository
 
 log = structlog.get_logger(__name__)
@@ -66,7 +65,7 @@ class Worker:
     def __init__(
         self,
         db: Database,
-        webhooks: WebhookService,
+        webhooks: Endpoints,
         box: SecretBox,
         sender: Sender,
         *,
@@ -225,9 +224,9 @@ class Worker:
         now = self._clock()
         token = secrets.token_hex(16)
         async with self._db.transaction() as tx:
-            repo = DeliveryRepository(tx)
-            claimed = await repo.claim(
-                now=now, lease_until=now + self._config.lease, token=token, limit=limit
+            queue = DeliveryQueue(tx)
+            claimed = await queue.claim(
+                Lease(token, now + self._config.lease), now=now, limit=limit
             )
             if not claimed:
                 return 0
@@ -237,9 +236,9 @@ class Worker:
                 for d in claimed
                 if isinstance(t := targets[d.endpoint_key], Unavailable) and t.fail
             ]
-            await repo.fail_leased(ended, token, REASON_ENDPOINT_DISABLED, now)
+            await queue.fail_leased(ended, token, reason=REASON_ENDPOINT_DISABLED, now=now)
             origins = await _origins(tx, claimed) if tracing.enabled() else {}
-        releases: list[tuple[Job, datetime]] = []
+        releases: list[Release] = []
         sends: list[Job] = []
         mono = time.monotonic()
         for delivery in claimed:
@@ -251,36 +250,34 @@ class Worker:
                         endpoint=delivery.endpoint_key,
                         error=target.reason,
                     )
-                    await self._release_ids([delivery.id], token, now + UNAVAILABLE_RETRY)
+                    retry = Release(delivery.id, token, now + UNAVAILABLE_RETRY)
+                    await self._release([retry], returning=False)
                 continue
             job = Job(delivery, token, target, origins.get(delivery.event_id))
             verdict, at = self._limits.admit(delivery.endpoint_key, job, now, mono)
             if verdict == "send":
                 sends.append(job)
             elif verdict == "release":
-                releases.append((job, at or now))
+                releases.append(Release(job.delivery_id, token, at or now))
         # Released first: a breaker opening during the sends then postpones these rows too.
         await self._release(releases)
         for job in sends:
             self._start(job)
         return len(claimed)
 
-    async def _release(self, releases: list[tuple[Job, datetime]]) -> None:
+    async def _release(self, releases: list[Release], *, returning: bool = True) -> None:
+        """Hand rows back; ``returning``: a burst run waits for them (they are not broken)."""
         if not releases:
             return
         now = self._clock()
-        self._returning = max(at for _, at in releases)
+        if returning:
+            self._returning = max(r.at for r in releases)
         async with self._db.transaction() as tx:
-            await DeliveryRepository(tx).release_many(
-                [(job.delivery_id, job.token, at) for job, at in releases], now
-            )
-
-    async def _release_ids(self, ids_: list[str], token: str, at: datetime) -> None:
-        async with self._db.transaction() as tx:
-            await DeliveryRepository(tx).release(ids_, token, at, self._clock())
+            await DeliveryQueue(tx).release(releases, now=now)
 
     async def _release_overdue(self) -> None:
-        await self._release(self._limits.overdue(self._clock(), time.monotonic()))
+        overdue = self._limits.overdue(self._clock(), time.monotonic())
+        await self._release([Release(job.delivery_id, job.token, at) for job, at in overdue])
         self._limits.forget_idle()
 
     # --- sending ---------------------------------------------------------------------------
@@ -418,7 +415,7 @@ class Worker:
         if waiting:
             now = self._clock()
             try:
-                await self._release([(job, now) for job in waiting])
+                await self._release([Release(job.delivery_id, job.token, now) for job in waiting])
             except Exception:  # their leases end on their own: nothing is lost
                 log.exception("could not hand waiting deliveries back")
         await self._drain()

@@ -21,7 +21,6 @@ from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
 from livehook.domain.deliveries import (
     HOUR,
-    PENDING,
     Activity,
     Attempt,
     Delivery,
@@ -38,8 +37,7 @@ from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.services.webhooks import WebhookService
 from livehook.storage.database import Database
-from livehook.storage.notify import notify_deliveries
-from livehook.storage.repositories.deliveries import DeliveryRepository
+from livehook.storage.delivery_queue import DeliveryQueue, NewDelivery, prune_payloads
 from livehook.storage.repositories.delivery_log import DeliveryFilters, DeliveryLogRepository
 from livehook.storage.repositories.sessions import SessionRepository
 
@@ -51,22 +49,6 @@ PRUNE_BATCH_SIZE = 1000
 class DeliveryDetail:
     delivery: Delivery
     attempts: list[Attempt]
-
-
-async def prune_payloads(
-    db: Database, *, older_than: datetime, now: datetime, batch_size: int = PRUNE_BATCH_SIZE
-) -> int:
-    """Drop the bodies of deliveries created before ``older_than``, a batch per transaction;
-    attempts and counts stay. Returns how many were pruned."""
-    total = 0
-    while True:
-        async with db.transaction() as tx:
-            pruned = await DeliveryLogRepository(tx).prune_payloads(
-                older_than=older_than, now=now, limit=batch_size
-            )
-        total += pruned
-        if pruned < batch_size:
-            return total
 
 
 class DeliveryService:
@@ -214,7 +196,7 @@ class DeliveryService:
                 webhook = await self._webhooks.repository(tx).get_any(current.webhook_id)
                 if webhook is not None and not webhook.active:
                     raise Conflict(f"webhook {webhook.id} is disabled: enable it, then redeliver")
-            outcome = await repo.redeliver(delivery_id, now)
+            outcome = await DeliveryQueue(tx).redeliver(delivery_id, now=now)
             if outcome == "pruned":
                 raise Conflict(
                     f"delivery {delivery_id} cannot be redelivered: its payload was pruned by "
@@ -222,7 +204,6 @@ class DeliveryService:
                 )
             if outcome == "in_flight":
                 raise Conflict(f"delivery {delivery_id} is being attempted right now")
-            await notify_deliveries(tx)
             delivery = await repo.get(delivery_id)
             assert delivery is not None
             if idempotency is not None:
@@ -248,9 +229,7 @@ class DeliveryService:
         async with self._db.transaction() as tx:
             if idempotency is not None:
                 await claim(tx, principal.account_id, idempotency, now)
-            count = await DeliveryLogRepository(tx).recover(webhook_id, since, now)
-            if count:
-                await notify_deliveries(tx)
+            count = await DeliveryQueue(tx).recover(webhook_id, since=since, now=now)
             if idempotency is not None:
                 await record(tx, principal.account_id, idempotency, count)
         if count:
@@ -299,7 +278,7 @@ class DeliveryService:
             test=True,
         )
         model = data.get("model") if isinstance(data.get("model"), str) else None
-        delivery = Delivery(
+        new = NewDelivery(
             id=ids.new_id("dlv"),
             account_id=webhook.account_id,
             event_id=event_id,
@@ -311,18 +290,9 @@ class DeliveryService:
             model=model,
             payload_format=fmt,
             signature_scheme=webhook.signature_scheme,
-            wire_profile=profile.name,
-            is_test=True,
-            status=PENDING,
-            attempt_count=0,
-            next_attempt_at=now,
             request_body=encode_body(payload).decode(),
-            payload_pruned_at=None,
-            last_status_code=None,
-            last_error=None,
-            created_at=now,
-            updated_at=now,
-            completed_at=None,
+            is_test=True,
+            wire_profile=profile.name,
         )
         async with self._db.transaction() as tx:
             if idempotency is not None:
@@ -335,8 +305,9 @@ class DeliveryService:
                 is_test=True,
                 created_at=now,
             )
-            await DeliveryRepository(tx).add(delivery)
-            await notify_deliveries(tx)
+            await DeliveryQueue(tx).enqueue([new], now=now)
+            delivery = await DeliveryLogRepository(tx).get(new.id)
+            assert delivery is not None
             if idempotency is not None:
                 await record(tx, principal.account_id, idempotency, delivery)
         self._on_enqueued()

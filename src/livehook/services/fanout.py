@@ -31,8 +31,8 @@ from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
 from livehook.services import ids
 from livehook.storage.database import Transaction
+from livehook.storage.delivery_queue import DeliveryQueue, NewDelivery
 from livehook.storage.repositories.events import EventRepository
-from livehook.storage.repositories.outbox import NewDelivery, OutboxRepository
 
 
 class FanOut(Protocol):
@@ -152,11 +152,7 @@ async def fan_out(
     for event_rows in per_event:
         metrics.FANOUT.observe(len(event_rows))
     rows = [row for event_rows in per_event for row in event_rows]
-    outbox = OutboxRepository(tx)
-    await outbox.enqueue(rows, now=now)
-    if rows:
-        await outbox.notify()
-    return len(rows)
+    return await DeliveryQueue(tx).enqueue(rows, now=now)
 
 
 async def emit(

@@ -23,7 +23,7 @@ from livehook.services.errors import InvalidRequest, PermissionDenied
 from livehook.services.fanout import fan_out
 from livehook.services.webhooks import WebhookDraft, WebhookService
 from livehook.storage.database import Database
-from livehook.storage.notify import notify_deliveries
+from livehook.storage.delivery_queue import DeliveryQueue
 from livehook.storage.repositories.listening import ListeningRepository
 
 # The local server may be paused in a debugger: more time than the 5 s a customer gets.
@@ -68,23 +68,19 @@ class ListenService:
             raise InvalidRequest("since must not be in the future", field="since")
         webhook, secret = await self._endpoint(principal, list(events))
         async with self._db.transaction() as tx:
-            listening = ListeningRepository(tx)
-            due_now = await listening.due_now(webhook.id, now)
+            queue = DeliveryQueue(tx)
+            due_now = await queue.hurry(webhook.id, now=now)
             replayed = 0
             if since is not None:
                 wanted = list(webhook.events) or list(catalog.SESSION_EVENT_TYPES)
-                replayed = await listening.replay(
-                    webhook.id, since=since, event_types=wanted, now=now
-                )
-                missed = await listening.events_never_sent(
+                replayed = await queue.replay(webhook.id, since=since, event_types=wanted, now=now)
+                missed = await ListeningRepository(tx).events_never_sent(
                     webhook_id=webhook.id,
                     api_key_id=principal.key_id,
                     since=since,
                     limit=MAX_REPLAYED_EVENTS,
                 )
                 replayed += await fan_out(tx, missed, candidates=[webhook], now=now)
-            if due_now or replayed:
-                await notify_deliveries(tx)
         if due_now or replayed:
             self._on_enqueued()
         return Listening(webhook, secret, due_now, replayed)

@@ -1,11 +1,12 @@
 """Waking the delivery worker: PostgreSQL LISTEN/NOTIFY, SQLite's change counter, an in-process
 event, polling underneath.
 
-Whoever writes pending deliveries calls ``notify_deliveries(tx)`` in the same transaction (on
-PostgreSQL the notification is sent at commit, so a worker never looks before the rows are
-visible) and, after the commit, the in-process ``Wakeup.set``. SQLite has no notifications: a
-worker in another process watches ``PRAGMA data_version``, which changes whenever another
-connection commits. A worker that misses every signal still finds the rows on its next poll.
+``storage/delivery_queue.py`` sends the PostgreSQL notification with every write that makes rows
+due, in the writer's transaction (delivered at commit, so a worker never looks before the rows
+are visible); after the commit the services set the in-process ``Wakeup``. SQLite has no
+notifications: a worker in another process watches ``PRAGMA data_version``, which changes
+whenever another connection commits. A worker that misses every signal still finds the rows on
+its next poll.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from livehook.logs import get_logger
-from livehook.storage.database import Transaction
-from livehook.storage.repositories.outbox import DELIVERY_CHANNEL as CHANNEL
+from livehook.storage.delivery_queue_sql import DELIVERY_CHANNEL as CHANNEL
 
 log = get_logger(__name__)
 
@@ -65,12 +64,6 @@ class Wakeup:
             self._event.clear()
             self._pending = False
         return True
-
-
-async def notify_deliveries(tx: Transaction) -> None:
-    """Tell listening workers that deliveries are due (sent at commit; no-op on SQLite)."""
-    if tx.dialect == "postgresql":
-        await tx.conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 def asyncpg_dsn(engine: AsyncEngine) -> str:

@@ -174,14 +174,17 @@ deliveries = Table(
     Column("payload_format", String(8), nullable=False),
     Column("signature_scheme", String(32), nullable=False),
     Column("is_test", Boolean, nullable=False, server_default=text("false")),
-    # pending -> succeeded | failed. A claimed row stays pending with next_attempt_at pushed to
-    # the end of its lease: if the worker dies, the row simply comes due again.
+    # pending -> succeeded | failed. A claimed row stays pending and holds a lease: its token
+    # guards every write for it until lease_expires_at. The claim also moves next_attempt_at to
+    # the lease's end, so claims keep reading only due rows and a dead worker's row comes due
+    # again by itself.
     Column("status", String(16), nullable=False),
     Column("attempt_count", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UTCDateTime(), nullable=True),
     Column("lease_token", String(32), nullable=True),
-    # The exact bytes signed and sent (UTF-8 JSON); NULL once pruned by retention.
-    Column("request_body", Text, nullable=True),
+    Column("lease_expires_at", UTCDateTime(), nullable=True),
+    # The exact bytes signed and sent (delivery_bodies, below); NULL once pruned by retention.
+    Column("body_id", String(64), nullable=True),
     Column("payload_pruned_at", UTCDateTime(), nullable=True),
     Column("last_status_code", Integer, nullable=True),
     Column("last_error", Text, nullable=True),
@@ -203,6 +206,8 @@ deliveries = Table(
     Index(None, "created_at"),
     # A session's delivery log (its webhooks' and its callback's).
     Index(None, "session_id", "id"),
+    # Retention drops a body once no delivery refers to it.
+    Index(None, "body_id"),
     # Retention walks only payloads not yet pruned: its cost follows what is left to prune.
     Index(
         "ix_deliveries_unpruned",
@@ -210,6 +215,17 @@ deliveries = Table(
         postgresql_where=text("payload_pruned_at IS NULL"),
         sqlite_where=text("payload_pruned_at IS NULL"),
     ),
+)
+
+# The exact bytes deliveries sign and send (UTF-8 JSON), stored once however many deliveries
+# carry them: a fan-out of one event in one profile and format to 100 endpoints writes its body
+# once. Keyed by the body's SHA-256 (hex), so equal bytes are one row and different bytes never
+# share one. Retention deletes a body once no delivery refers to it.
+delivery_bodies = Table(
+    "delivery_bodies",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("body", Text, nullable=False),
 )
 
 attempts = Table(

@@ -1,32 +1,21 @@
-"""The delivery log: read deliveries and their attempts, redeliver, recover, prune payloads.
-
-Redeliver and recover put rows back into the queue (``deliveries``) as ``pending``, due now;
-a row some worker holds a live lease on is left alone.
-"""
+"""The delivery log: read deliveries and their attempts (every write to the queue's state is
+``storage/delivery_queue.py``'s)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, insert, not_, select, update
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, insert, select
 
-from livehook.domain.deliveries import (
-    FAILED,
-    PENDING,
-    REASON_PAYLOAD_EXPIRED,
-    Attempt,
-    Delivery,
-)
+from livehook.domain.deliveries import Attempt, Delivery
 from livehook.storage.database import Transaction
-from livehook.storage.repositories.deliveries import in_flight, to_attempt, to_delivery
+from livehook.storage.delivery_queue import attempt_of
+from livehook.storage.delivery_queue_sql import DELIVERY_COLUMNS, WITH_BODY
+from livehook.storage.records import from_row
 from livehook.storage.tables import attempts, deliveries, events
-
-_NOT_PRUNED = deliveries.c.payload_pruned_at.is_(None)
-
-RedeliverResult = Literal["queued", "in_flight", "pruned", "not_found"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +33,13 @@ class DeliveryLogRepository:
         self._conn = tx.conn
 
     async def get(self, delivery_id: str, *, account_id: str | None = None) -> Delivery | None:
-        query = select(deliveries).where(deliveries.c.id == delivery_id)
+        query = (
+            select(*DELIVERY_COLUMNS).select_from(WITH_BODY).where(deliveries.c.id == delivery_id)
+        )
         if account_id is not None:
             query = query.where(deliveries.c.account_id == account_id)
         row = (await self._conn.execute(query)).first()
-        return to_delivery(row) if row else None
+        return from_row(Delivery, row) if row else None
 
     async def attempts(self, delivery_id: str) -> list[Attempt]:
         query = (
@@ -56,7 +47,7 @@ class DeliveryLogRepository:
             .where(attempts.c.delivery_id == delivery_id)
             .order_by(attempts.c.number, attempts.c.id)
         )
-        return [to_attempt(r) for r in (await self._conn.execute(query)).all()]
+        return [attempt_of(r) for r in (await self._conn.execute(query)).all()]
 
     async def list_page(
         self,
@@ -73,11 +64,11 @@ class DeliveryLogRepository:
         deliveries, one session's (to webhooks and its callback), one key's callbacks, or all
         of an account's."""
         scope = _scope(webhook_id, session_id, callbacks_of_key, account_id)
-        query = select(deliveries).where(scope, *_conditions(filters))
+        query = select(*DELIVERY_COLUMNS).select_from(WITH_BODY).where(scope, *_conditions(filters))
         if before is not None:
             query = query.where(deliveries.c.id < before)
         query = query.order_by(deliveries.c.id.desc()).limit(limit)
-        return [to_delivery(r) for r in (await self._conn.execute(query)).all()]
+        return [from_row(Delivery, r) for r in (await self._conn.execute(query)).all()]
 
     async def status_counts(
         self, webhook_id: str, windows: Sequence[datetime]
@@ -112,77 +103,6 @@ class DeliveryLogRepository:
         )
         rows = (await self._conn.execute(query)).all()
         return {(int(number), status): count for number, status, count in rows}
-
-    async def redeliver(self, delivery_id: str, now: datetime) -> RedeliverResult:
-        """Queue one more attempt of the same delivery now; its attempts are kept."""
-        current = await self.get(delivery_id)
-        if current is None:
-            return "not_found"
-        if current.request_body is None:
-            return "pruned"
-        result = await self._conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery_id, not_(in_flight(now)))
-            .values(
-                status=PENDING,
-                next_attempt_at=now,
-                lease_token=None,
-                updated_at=now,
-                completed_at=None,
-            )
-        )
-        return "queued" if result.rowcount else "in_flight"
-
-    async def recover(self, webhook_id: str, since: datetime, now: datetime) -> int:
-        """Queue again every failed delivery of the endpoint created since ``since``."""
-        result = await self._conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.webhook_id == webhook_id,
-                deliveries.c.status == FAILED,
-                deliveries.c.created_at >= since,
-                deliveries.c.request_body.is_not(None),
-            )
-            .values(
-                status=PENDING,
-                next_attempt_at=now,
-                lease_token=None,
-                updated_at=now,
-                completed_at=None,
-            )
-        )
-        return result.rowcount
-
-    async def prune_payloads(self, *, older_than: datetime, now: datetime, limit: int) -> int:
-        """Drop the bodies of up to ``limit`` deliveries created before ``older_than``.
-
-        Attempts stay. A delivery still waiting for an attempt ends ``failed``: without its
-        body it can never be sent. Rows in flight are left for a later pass.
-        """
-        batch = (
-            select(deliveries.c.id)
-            .where(_NOT_PRUNED, deliveries.c.created_at < older_than, not_(in_flight(now)))
-            .order_by(deliveries.c.created_at)
-            .limit(limit)
-        )
-        ids = list((await self._conn.execute(batch)).scalars())
-        if not ids:
-            return 0
-        waiting = deliveries.c.status == PENDING
-        result = await self._conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(ids), _NOT_PRUNED, not_(in_flight(now)))
-            .values(
-                request_body=None,
-                payload_pruned_at=now,
-                status=case((waiting, FAILED), else_=deliveries.c.status),
-                last_error=case((waiting, REASON_PAYLOAD_EXPIRED), else_=deliveries.c.last_error),
-                completed_at=case((waiting, now), else_=deliveries.c.completed_at),
-                next_attempt_at=case((waiting, None), else_=deliveries.c.next_attempt_at),
-                lease_token=case((waiting, None), else_=deliveries.c.lease_token),
-            )
-        )
-        return result.rowcount
 
     # --- events the delivery engine makes itself (test and operational events) -------------
 

@@ -219,3 +219,31 @@ class WebhookRepository:
                 webhook_secrets.c.webhook_id == webhook_id, webhook_secrets.c.expires_at <= now
             )
         )
+
+    # --- endpoint health (the delivery worker's) -------------------------------------------
+
+    async def mark_failing(self, webhook_id: str, now: datetime) -> None:
+        """Start the failure clock of an endpoint, unless it is already running."""
+        await self._conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id, webhooks.c.failing_since.is_(None))
+            .values(failing_since=now)
+        )
+
+    async def clear_failing(self, webhook_ids: Collection[str]) -> None:
+        """Stop the failure clock of these endpoints (those whose clock runs)."""
+        if webhook_ids:
+            await self._conn.execute(
+                update(webhooks)
+                .where(webhooks.c.id.in_(list(webhook_ids)), webhooks.c.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
+
+    async def disable(self, webhook_id: str, reason: str, now: datetime) -> bool:
+        """True if this call disabled an active endpoint (so one worker tells the account)."""
+        result = await self._conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id, webhooks.c.status == "active")
+            .values(status="disabled", disabled_reason=reason, disabled_at=now, updated_at=now)
+        )
+        return bool(result.rowcount)
