@@ -50,10 +50,6 @@ class Server:
         self.base = base
         self.proc = proc
         self.output = ""
-        self.lines: list[str] = []  # what it has printed so far, while it runs
-
-    def printed_since(self, line: int) -> str:
-        return "".join(self.lines[line:])
 
 
 @contextmanager
@@ -73,7 +69,7 @@ def serving(
     server = Server(f"http://127.0.0.1:{port}", proc)
     # Read as it is written: a chatty server (an outage logs a line per request) must never
     # block on a full pipe.
-    lines = server.lines
+    lines: list[str] = []
     assert proc.stdout is not None
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
     reader.start()
