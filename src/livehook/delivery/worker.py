@@ -33,6 +33,7 @@ from livehook.delivery.config import (
     MAX_WAITING_PER_SLOT,
     RECORD_BATCH,
     UNAVAILABLE_RETRY,
+    Targets,
     WorkerConfig,
 )
 from livehook.delivery.dispatch import (
@@ -58,6 +59,13 @@ from livehook.storage.repositories.deliveries import DeliveryRepository
 from livehook.storage.repositories.events import EventRepository
 
 log = structlog.get_logger(__name__)
+
+# ``WorkerConfig.targets`` as the claim's ``listen`` condition.
+_CLAIM_LISTEN: dict[Targets, bool | None] = {
+    "all": None,
+    "listen_only": True,
+    "except_listen": False,
+}
 
 
 class Worker:
@@ -227,7 +235,11 @@ class Worker:
         async with self._db.transaction() as tx:
             repo = DeliveryRepository(tx)
             claimed = await repo.claim(
-                now=now, lease_until=now + self._config.lease, token=token, limit=limit
+                now=now,
+                lease_until=now + self._config.lease,
+                token=token,
+                limit=limit,
+                listen=_CLAIM_LISTEN[self._config.targets],
             )
             if not claimed:
                 return 0

@@ -27,6 +27,7 @@ from livehook.domain.deliveries import (
     Attempt,
     Delivery,
 )
+from livehook.domain.listening import LISTEN_URL_SCHEME
 from livehook.storage.database import Transaction
 from livehook.storage.tables import attempts, deliveries, webhooks
 
@@ -219,15 +220,26 @@ class DeliveryRepository:
     # --- the queue -------------------------------------------------------------------------
 
     async def claim(
-        self, *, now: datetime, lease_until: datetime, token: str, limit: int
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        token: str,
+        limit: int,
+        listen: bool | None = None,
     ) -> list[Delivery]:
-        """Lease up to ``limit`` due rows, oldest due first; reads the due index only."""
+        """Lease up to ``limit`` due rows, oldest due first; reads the due index only.
+        ``listen``: None, every target; True, only `livehook listen` endpoints; False, the rest
+        (serve's own worker and its worker processes split the queue so)."""
         due = (
             select(deliveries.c.id)
             .where(IS_PENDING, deliveries.c.next_attempt_at <= now)
             .order_by(deliveries.c.next_attempt_at)
             .limit(limit)
         )
+        if listen is not None:
+            to_listener = deliveries.c.target_url.startswith(LISTEN_URL_SCHEME, autoescape=True)
+            due = due.where(to_listener if listen else not_(to_listener))
         lease = {"next_attempt_at": lease_until, "lease_token": token, "updated_at": now}
         if self._dialect == "postgresql":
             rows = await self._claim_postgres(due, lease)
