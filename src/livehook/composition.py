@@ -100,20 +100,22 @@ def build_worker(
     """The delivery worker over ``services``, woken by the same ``Wakeup``; ``listeners``: the
     `livehook listen` sockets of this process, which it sends their endpoints' deliveries to;
     ``targets``: which deliveries it claims."""
-    from livehook.delivery.config import WorkerConfig
+    from livehook.delivery.config import LISTEN_ONLY_POLL_S, WorkerConfig
     from livehook.delivery.relay import ListenerHub
     from livehook.delivery.sender import Sender
     from livehook.delivery.worker import Worker
 
     defaults = WorkerConfig()
+    # Serve's listen-only worker polls, woken only by a listener connecting: the database's
+    # signals and serve's enqueues are nearly all about the worker processes' rows.
+    listen_only = targets == "listen_only"
     config = WorkerConfig(
         concurrency=concurrency or defaults.concurrency,
         disable_after=timedelta(days=settings.disable_after_days),
         retention=timedelta(days=settings.retention_days),
         targets=targets,
-        # Serve's listen-only worker is woken by serve's own enqueues and its listeners; the
-        # database's signals mostly tell of the worker processes' writes, not of its rows.
-        listen=targets != "listen_only",
+        listen=not listen_only,
+        poll_interval_s=LISTEN_ONLY_POLL_S if listen_only else defaults.poll_interval_s,
     )
     return Worker(
         services.db,
@@ -127,7 +129,7 @@ def build_worker(
             relay=(listeners or ListenerHub()).send,
         ),
         config=config,
-        wakeup=services.wakeup,
+        wakeup=Wakeup() if listen_only else services.wakeup,
     )
 
 

@@ -24,6 +24,10 @@ BURST_WAIT = timedelta(seconds=10)
 # Which deliveries a worker claims: ``livehook serve`` with worker processes keeps only the
 # `livehook listen` ones (their sockets live in serve) and its processes take all the others.
 Targets = Literal["all", "listen_only", "except_listen"]
+# How often a ``listen_only`` worker looks for due rows. It is not woken by each enqueue: nearly
+# all are for the worker processes, and its claim reads past every due row that is not its own
+# (tens of thousands during a fan-out). A listener connecting wakes it at once.
+LISTEN_ONLY_POLL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
