@@ -140,6 +140,9 @@ async def serving(url: str, work_dir: Path, *, run_worker: bool = True) -> Async
         "LIVEHOOK_RUN_WORKER": "true" if run_worker else "false",
         "LIVEHOOK_LOG_LEVEL": "warning",
     }
+    # A/B of serve's worker placement: unset, serve's own default for the database.
+    if (processes := os.environ.get("LIVEHOOK_BENCH_WORKER_PROCESSES")) is not None:
+        env["LIVEHOOK_WORKER_PROCESSES"] = processes
     log = work_dir / "serve.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(

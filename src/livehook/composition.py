@@ -28,8 +28,22 @@ from livehook.storage.notify import Wakeup
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from livehook.delivery.config import Targets
     from livehook.delivery.relay import ListenerHub
     from livehook.delivery.worker import Worker
+
+# Worker processes `livehook serve` runs beside its API by default, per database (0: the
+# worker shares the API's event loop). Chosen by bench scenarios 7 and 8; see the README.
+DEFAULT_WORKER_PROCESSES = {"sqlite": 1, "postgresql": 1}
+
+
+def worker_processes(settings: Settings) -> int:
+    """How many worker processes `livehook serve` supervises (none without a worker)."""
+    if not settings.run_worker:
+        return 0
+    if settings.worker_processes is not None:
+        return settings.worker_processes
+    return DEFAULT_WORKER_PROCESSES["sqlite" if settings.is_embedded else "postgresql"]
 
 
 def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
@@ -81,19 +95,27 @@ def build_worker(
     *,
     concurrency: int | None = None,
     listeners: ListenerHub | None = None,
+    targets: Targets = "all",
 ) -> Worker:
     """The delivery worker over ``services``, woken by the same ``Wakeup``; ``listeners``: the
-    `livehook listen` sockets of this process, which it sends their endpoints' deliveries to."""
-    from livehook.delivery.config import WorkerConfig
+    `livehook listen` sockets of this process, which it sends their endpoints' deliveries to;
+    ``targets``: which deliveries it claims."""
+    from livehook.delivery.config import LISTEN_ONLY_POLL_S, WorkerConfig
     from livehook.delivery.relay import ListenerHub
     from livehook.delivery.sender import Sender
     from livehook.delivery.worker import Worker
 
     defaults = WorkerConfig()
+    # Serve's listen-only worker polls, woken only by a listener connecting: the database's
+    # signals and serve's enqueues are nearly all about the worker processes' rows.
+    listen_only = targets == "listen_only"
     config = WorkerConfig(
         concurrency=concurrency or defaults.concurrency,
         disable_after=timedelta(days=settings.disable_after_days),
         retention=timedelta(days=settings.retention_days),
+        targets=targets,
+        listen=not listen_only,
+        poll_interval_s=LISTEN_ONLY_POLL_S if listen_only else defaults.poll_interval_s,
     )
     return Worker(
         services.db,
@@ -107,18 +129,21 @@ def build_worker(
             relay=(listeners or ListenerHub()).send,
         ),
         config=config,
-        wakeup=services.wakeup,
+        wakeup=Wakeup() if listen_only else services.wakeup,
     )
 
 
-def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
+def build_app(
+    settings: Settings, services: Services | None = None, *, worker_targets: Targets = "all"
+) -> FastAPI:
     """The HTTP app (API, portal, `/mcp`) over ``services`` (built from ``settings`` when not
-    given); with ``settings.run_worker`` its lifespan runs a worker over the same services."""
+    given); with ``settings.run_worker`` its lifespan runs a worker over the same services,
+    claiming ``worker_targets`` (``listen_only`` when worker processes take the rest)."""
     from livehook.api.app import create_app
 
     built = services or build_services(settings)
 
     def make_worker(listeners: ListenerHub) -> Worker:
-        return build_worker(settings, built, listeners=listeners)
+        return build_worker(settings, built, listeners=listeners, targets=worker_targets)
 
     return create_app(settings, built, make_worker=make_worker if settings.run_worker else None)

@@ -46,6 +46,13 @@ class Settings(BaseModel):
         default=False, description="Development only: allow http:// and local webhook targets."
     )
     run_worker: bool = Field(default=True, description="Run the delivery worker inside serve.")
+    worker_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="Worker processes serve starts and restarts beside its API; 0 runs the "
+        "worker in the API's own process; unset: the measured default of the database.",
+    )
     retention_days: int = Field(default=30, ge=1, description="Days payloads are kept.")
     disable_after_days: float = Field(
         default=5.0, gt=0, description="Disable an endpoint whose deliveries all failed this long."

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 import uvicorn
@@ -11,13 +14,17 @@ from rich.console import Console
 from rich.panel import Panel
 
 from livehook.commands.common import redacted_database_url
-from livehook.composition import build_app, build_services
+from livehook.composition import build_app, build_services, worker_processes
 from livehook.config import SECRET_KEY_FILE, Settings
 from livehook.logs import configure_logging
 from livehook.portal.welcome import print_sign_in_link
 from livehook.services.registry import Services
 from livehook.sockets import bind_tcp
 from livehook.tracing import configure_tracing
+from livehook.worker_processes import WorkerProcesses
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +124,16 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
     _describe_setup(console, settings)
     # Built afresh: the start-up loop has closed, and nothing opened on it (a pooled
     # connection, a lock) may be used on the server's loop.
-    app = build_app(settings, build_services(settings))
+    processes = worker_processes(settings)
+    # With worker processes, serve's own worker keeps only the `livehook listen` deliveries,
+    # whose sockets live here; the processes claim every other one.
+    app = build_app(
+        settings,
+        build_services(settings),
+        worker_targets="listen_only" if processes else "all",
+    )
+    if processes:
+        _run_beside(app, WorkerProcesses(processes))
     config = uvicorn.Config(
         app,
         host=host,
@@ -134,13 +150,32 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
     server.run(sockets=[sock])
 
 
+def _run_beside(app: FastAPI, children: WorkerProcesses) -> None:
+    """Start ``children`` with the app's lifespan and stop them with it: inside uvicorn's
+    shutdown, before it re-raises the signal that stopped it."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        children.start()
+        try:
+            async with inner(app):
+                yield
+        finally:
+            await children.stop()
+
+    app.router.lifespan_context = lifespan
+
+
 def _describe_setup(console: Console, settings: Settings) -> None:
     """What a person starting the server needs to know before the first request."""
-    worker = (
-        "runs in this process"
-        if settings.run_worker
-        else "off (LIVEHOOK_RUN_WORKER=false): run `livehook worker` to send"
-    )
+    processes = worker_processes(settings)
+    if not settings.run_worker:
+        worker = "off (LIVEHOOK_RUN_WORKER=false): run `livehook worker` to send"
+    elif processes:
+        worker = f"runs in {processes} process{'es' if processes > 1 else ''} beside the API"
+    else:
+        worker = "runs in this process"
     local = (
         "allowed (LIVEHOOK_ALLOW_LOCAL_URLS=true: development only)"
         if settings.allow_local_urls

@@ -15,7 +15,7 @@ def test_start_says_which_database_whether_the_worker_runs_and_local_urls(tmp_pa
     with serving(env_for(home)) as server:
         pass
     assert f"database sqlite:///{home / 'livehook.db'}" in server.output
-    assert "delivery worker runs in this process" in server.output
+    assert "delivery worker runs in 1 process beside the API" in server.output
     assert "local webhook URLs refused (LIVEHOOK_ALLOW_LOCAL_URLS=true allows them" in server.output
 
     env = env_for(home, LIVEHOOK_RUN_WORKER="false", LIVEHOOK_ALLOW_LOCAL_URLS="true")

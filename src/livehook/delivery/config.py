@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from livehook.delivery.limits import Limits
 from livehook.domain.webhooks import MAX_TIMEOUT_SECONDS
@@ -20,6 +21,14 @@ MAX_UNRECORDED = 2 * RECORD_BATCH
 # A burst run waits for rows it handed back (an endpoint at its cap) if they return this soon.
 BURST_WAIT = timedelta(seconds=10)
 
+# Which deliveries a worker claims: ``livehook serve`` with worker processes keeps only the
+# `livehook listen` ones (their sockets live in serve) and its processes take all the others.
+Targets = Literal["all", "listen_only", "except_listen"]
+# How often a ``listen_only`` worker looks for due rows. It is not woken by each enqueue: nearly
+# all are for the worker processes, and its claim reads past every due row that is not its own
+# (tens of thousands during a fan-out). A listener connecting wakes it at once.
+LISTEN_ONLY_POLL_S = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
@@ -33,6 +42,7 @@ class WorkerConfig:
     prune_interval_s: float = 3600.0  # retention is in days: hourly keeps it within an hour
     prune_batch: int = 1000  # rows per retention transaction: short, never holding up claims
     listen: bool = True  # LISTEN on PostgreSQL, watch the file on SQLite
+    targets: Targets = "all"
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.batch_size < 1:

@@ -10,6 +10,9 @@ in time, is a failed attempt, retried by the endpoint's policy like any network 
 the CLI connects again, everything pending for its endpoint comes due at once. A worker of
 another process (a separate `livehook worker`, a second serve) holds no socket for it, so
 `livehook listen` is meant for one serve that runs its worker, as on a developer's machine.
+When serve runs its worker in processes of its own (``LIVEHOOK_WORKER_PROCESSES``), those
+claim every other delivery and serve keeps a worker that claims only these
+(``WorkerConfig.targets``), so they still reach the sockets held here.
 """
 
 from __future__ import annotations

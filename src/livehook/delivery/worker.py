@@ -33,6 +33,7 @@ from livehook.delivery.config import (
     MAX_WAITING_PER_SLOT,
     RECORD_BATCH,
     UNAVAILABLE_RETRY,
+    Targets,
     WorkerConfig,
 )
 from livehook.delivery.dispatch import (
@@ -57,6 +58,13 @@ from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asy
 from livehook.storage.repositories.events import EventRepository
 
 log = structlog.get_logger(__name__)
+
+# ``WorkerConfig.targets`` as the claim's ``listen`` condition.
+_CLAIM_LISTEN: dict[Targets, bool | None] = {
+    "all": None,
+    "listen_only": True,
+    "except_listen": False,
+}
 
 
 class Worker:
@@ -226,7 +234,10 @@ class Worker:
         async with self._db.transaction() as tx:
             queue = DeliveryQueue(tx)
             claimed = await queue.claim(
-                Lease(token, now + self._config.lease), now=now, limit=limit
+                Lease(token, now + self._config.lease),
+                now=now,
+                limit=limit,
+                listen=_CLAIM_LISTEN[self._config.targets],
             )
             if not claimed:
                 return 0

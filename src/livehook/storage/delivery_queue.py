@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy.sql.elements import ColumnElement
 
 from livehook.domain.deliveries import PENDING, Attempt, Delivery
 from livehook.storage import delivery_queue_sql as sql
@@ -181,16 +180,17 @@ class DeliveryQueue:
     # --- the worker's side ---------------------------------------------------------------
 
     async def claim(
-        self, lease: Lease, *, now: datetime, limit: int, where: Sequence[ColumnElement[bool]] = ()
+        self, lease: Lease, *, now: datetime, limit: int, listen: bool | None = None
     ) -> list[Delivery]:
-        """Lease up to ``limit`` due rows, oldest due first, ordered by id. ``where``: extra
-        conditions on the rows (statements are cached per distinct tuple of conditions)."""
+        """Lease up to ``limit`` due rows, oldest due first, ordered by id. ``listen``: None,
+        every target; True, only `livehook listen` endpoints; False, all the others (serve's
+        own worker and its worker processes split the queue so)."""
         params = {"b_now": now, "b_until": lease.until, "b_token": lease.token, "b_limit": limit}
         if self._postgres:
-            stmt = sql.claim_postgres(*where) if where else sql.CLAIM_POSTGRES
+            stmt = sql.CLAIM_POSTGRES[listen]
             rows = (await self._conn.execute(stmt, params)).all()
         else:
-            due, take, read = sql.claim_sqlite(*where) if where else sql.CLAIM_SQLITE
+            due, take, read = sql.CLAIM_SQLITE[listen]
             ids = list((await self._conn.execute(due, params)).scalars())
             if not ids:
                 return []

@@ -18,7 +18,6 @@ planner.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +47,7 @@ from livehook.domain.deliveries import (
     REASON_PAYLOAD_EXPIRED,
     Delivery,
 )
+from livehook.domain.listening import LISTEN_URL_SCHEME
 from livehook.storage.records import field_names
 from livehook.storage.tables import attempts, deliveries, delivery_bodies
 from livehook.storage.types import UTCDateTime
@@ -125,7 +125,6 @@ _LEASE = {
 }
 
 
-@cache
 def claim_postgres(*where: ColumnElement[bool]) -> Select[Any]:
     """One statement. Rows another worker is claiming right now are skipped, not waited for. The
     CTE runs once: a sub-select under IN may be rescanned and, its first pick now leased and no
@@ -144,7 +143,6 @@ def claim_postgres(*where: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-@cache
 def claim_sqlite(*where: ColumnElement[bool]) -> tuple[Select[Any], Update, Select[Any]]:
     """Three statements: SQLAlchemy's SQLite compiler drops FOR UPDATE, and none is needed: every
     transaction began with BEGIN IMMEDIATE (storage/engines.py), so no other writer runs between
@@ -161,8 +159,17 @@ def claim_sqlite(*where: ColumnElement[bool]) -> tuple[Select[Any], Update, Sele
     return _due(*where), lease, read
 
 
-CLAIM_POSTGRES = claim_postgres()
-CLAIM_SQLITE = claim_sqlite()
+# Which targets a claim takes (``DeliveryQueue.claim``'s ``listen``): None, every one; True, only
+# `livehook listen` endpoints (their sockets live in serve); False, all the others (serve's
+# worker processes). Built once each: a statement per call would miss the compiled cache.
+_TO_LISTENER = deliveries.c.target_url.startswith(LISTEN_URL_SCHEME, autoescape=True)
+_TARGETS: dict[bool | None, tuple[ColumnElement[bool], ...]] = {
+    None: (),
+    True: (_TO_LISTENER,),
+    False: (not_(_TO_LISTENER),),
+}
+CLAIM_POSTGRES = {listen: claim_postgres(*where) for listen, where in _TARGETS.items()}
+CLAIM_SQLITE = {listen: claim_sqlite(*where) for listen, where in _TARGETS.items()}
 
 # --- release, finish, fail -------------------------------------------------------------------
 
