@@ -25,13 +25,14 @@ from sqlalchemy import func, select
 from bench.celery_peer import ProcessTreePeakRss
 from bench.limit import delivery_payload
 from bench.receiver import ReceiverHandle
+from livehook import ids
 from livehook.crypto import SecretBox
 from livehook.domain.accounts import Principal
 from livehook.domain.catalog import MODELS
 from livehook.domain.retry import RetryPolicy
 from livehook.domain.sessions import Event
 from livehook.domain.webhooks import Webhook
-from livehook.services import fanout, ids
+from livehook.services import fanout
 from livehook.services.keys import KeyService
 from livehook.services.sessions import SessionDraft, SessionService
 from livehook.services.webhooks import WebhookService

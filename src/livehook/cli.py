@@ -164,8 +164,8 @@ def prune() -> None:
     settings = load_settings()
 
     async def run(services: Services) -> tuple[int, int]:
-        from livehook.services.clock import system_clock
-        from livehook.services.idempotency import prune_keys
+        from livehook.clock import system_clock
+        from livehook.storage.repositories.idempotency import prune_keys
 
         keys = await prune_keys(services.db, now=system_clock())
         return await services.deliveries.prune(), keys

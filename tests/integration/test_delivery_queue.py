@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from livehook import ids
 from livehook.domain.deliveries import FAILED, PENDING, SUCCEEDED, Attempt
-from livehook.services import ids
 from livehook.services.registry import Services
 from livehook.storage.delivery_queue import (
     DeliveryQueue,

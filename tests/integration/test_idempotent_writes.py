@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from livehook.delivery.config import WorkerConfig
 from livehook.delivery.sender import Sender
 from livehook.delivery.worker import Worker
-from livehook.services.idempotency import KEY_TTL, prune_keys
 from livehook.services.registry import Services
+from livehook.storage.repositories.idempotency import KEY_TTL, prune_keys
 from livehook.storage.tables import idempotency_keys
 from tests.support.deliveries import FakeClock
 from tests.support.http import auth, data, error

@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import func, select
 
-from livehook.services import ids
+from livehook import ids
 from livehook.services.registry import Services
 from livehook.storage.delivery_queue import DeliveryQueue, NewDelivery
 from livehook.storage.migrate import alembic_config

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from livehook import ids
 from livehook.delivery.config import WorkerConfig
 from livehook.delivery.limits import Limits
 from livehook.delivery.sender import Sender
@@ -21,7 +22,6 @@ from livehook.domain.event_schemas import example_for
 from livehook.domain.payloads import PayloadFormat, build_payload, encode_body
 from livehook.domain.retry import RetryPolicy
 from livehook.domain.webhooks import Webhook
-from livehook.services import ids
 from livehook.services.registry import Services
 from livehook.storage.delivery_queue import body_id, delivery_values
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository

@@ -25,7 +25,8 @@ from datetime import datetime
 
 import structlog
 
-from livehook import metrics, tracing
+from livehook import ids, metrics, tracing
+from livehook.clock import Clock, system_clock
 from livehook.crypto import SecretBox
 from livehook.delivery.config import (
     BURST_WAIT,
@@ -49,13 +50,11 @@ from livehook.delivery.dispatch import (
 from livehook.delivery.limits import EndpointLimits
 from livehook.delivery.sender import Sender
 from livehook.domain.deliveries import REASON_ENDPOINT_DISABLED, Delivery
-from livehook.services import ids
-from livehook.services.clock import Clock, system_clock
-from livehook.services.idempotency import prune_keys
 from livehook.storage.database import Database, Transaction
 from livehook.storage.delivery_queue import DeliveryQueue, Lease, Release, prune_payloads
 from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
 from livehook.storage.repositories.events import EventRepository
+from livehook.storage.repositories.idempotency import prune_keys
 
 log = structlog.get_logger(__name__)
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from livehook import ids
+from livehook.clock import Clock, system_clock
 from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
 from livehook.domain.deliveries import (
@@ -31,8 +33,6 @@ from livehook.domain.deliveries import (
 from livehook.domain.event_schemas import example_for
 from livehook.domain.payloads import PayloadFormat, encode_body
 from livehook.domain.webhooks import Webhook
-from livehook.services import ids
-from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.services.webhooks import WebhookService

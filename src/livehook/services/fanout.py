@@ -25,11 +25,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from livehook import metrics
+from livehook import ids, metrics
 from livehook.domain import payloads, profiles
 from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
-from livehook.services import ids
 from livehook.storage.database import Transaction
 from livehook.storage.delivery_queue import DeliveryQueue, NewDelivery
 from livehook.storage.repositories.events import EventRepository

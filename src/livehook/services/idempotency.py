@@ -17,20 +17,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
 
 from livehook.services.errors import Conflict, InvalidRequest
-from livehook.storage.database import Database, Transaction
+from livehook.storage.database import Transaction
 from livehook.storage.repositories.idempotency import IdempotencyRepository
 
 MAX_KEY_CHARS = 255  # the column's width; UUIDs (the usual key) are 36
-# How long a key and its answer are kept: far beyond any client's retry window.
-KEY_TTL = timedelta(hours=24)
-# Keys forgotten per transaction: short transactions that never hold up a write for long.
-PRUNE_BATCH = 1000
 T = TypeVar("T")
 
 
@@ -111,14 +107,3 @@ async def record(
         account_id, request.key, response.status_code, request.seal(response.body)
     )
     return response
-
-
-async def prune_keys(db: Database, *, now: datetime, batch_size: int = PRUNE_BATCH) -> int:
-    """Forget keys older than ``KEY_TTL``, a batch per transaction; returns how many."""
-    total = 0
-    while True:
-        async with db.transaction() as tx:
-            pruned = await IdempotencyRepository(tx).prune(now - KEY_TTL, limit=batch_size)
-        total += pruned
-        if pruned < batch_size:
-            return total

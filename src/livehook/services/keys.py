@@ -6,13 +6,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
+from livehook import ids
+from livehook.clock import Clock, system_clock
 from livehook.constants import API_KEY_DISPLAY_CHARS
 from livehook.crypto import SecretBox
 from livehook.domain.accounts import Account, ApiKey, Principal, hash_api_key
 from livehook.domain.scopes import UnknownScopeError, normalize_scopes
 from livehook.domain.webhooks import rotation_overlap
-from livehook.services import ids
-from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.storage.database import Database

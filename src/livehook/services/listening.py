@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from livehook.clock import Clock, system_clock
 from livehook.domain import catalog
 from livehook.domain.accounts import Principal
 from livehook.domain.listening import listen_url
 from livehook.domain.scopes import WEBHOOKS_WRITE
 from livehook.domain.webhooks import Webhook
-from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import InvalidRequest, PermissionDenied
 from livehook.services.fanout import fan_out
 from livehook.services.webhooks import WebhookDraft, WebhookService

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from livehook import metrics
-from livehook.services.clock import Clock, system_clock
+from livehook.clock import Clock, system_clock
 from livehook.storage.database import Database
 from livehook.storage.repositories.queue_stats import queue_snapshot
 

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from livehook import ids
+from livehook.clock import Clock, system_clock
 from livehook.domain.accounts import Account, Principal
 from livehook.domain.portal import (
     CAPABILITIES,
@@ -29,8 +31,6 @@ from livehook.domain.portal import (
     normalize_capabilities,
     normalize_email,
 )
-from livehook.services import ids
-from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, ServiceError
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.storage.database import Database

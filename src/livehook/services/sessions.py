@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from livehook import ids
+from livehook.clock import Clock, system_clock
 from livehook.domain import profiles, reports
 from livehook.domain.accounts import Principal
 from livehook.domain.addresses import UnsafeURLError
@@ -31,8 +33,7 @@ from livehook.domain.sessions import (
     stages_reached,
 )
 from livehook.logs import get_logger
-from livehook.services import fanout, ids
-from livehook.services.clock import Clock, system_clock
+from livehook.services import fanout
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.services.webhooks import UrlGuard

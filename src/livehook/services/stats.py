@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from livehook.clock import Clock, system_clock
 from livehook.domain import catalog
 from livehook.domain.accounts import Principal
 from livehook.domain.funnel import Funnel, build_funnel
-from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import InvalidRequest
 from livehook.storage.database import Database
 from livehook.storage.repositories.stats import StatsRepository

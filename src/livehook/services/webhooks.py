@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from livehook import ids
+from livehook.clock import Clock, system_clock
 from livehook.crypto import SecretBox
 from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
@@ -24,8 +26,6 @@ from livehook.domain.webhooks import (
     restore_redacted,
     rotation_overlap,
 )
-from livehook.services import ids
-from livehook.services.clock import Clock, system_clock
 from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.storage.database import Database, Transaction

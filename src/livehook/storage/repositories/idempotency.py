@@ -9,16 +9,21 @@ goes through and the second request does the work itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from livehook.storage.database import Transaction
+from livehook.storage.database import Database, Transaction
 from livehook.storage.tables import idempotency_keys
 
 _CLAIMED = 0  # status_code of a row whose request is still running (never seen by others)
+
+# How long a key and its answer are kept: far beyond any client's retry window (Stripe: 24 h).
+KEY_TTL = timedelta(hours=24)
+# Keys forgotten per transaction: short transactions that never hold up a write for long.
+PRUNE_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +84,14 @@ class IdempotencyRepository:
         columns = tuple_(idempotency_keys.c.account_id, idempotency_keys.c.key)
         result = await self._tx.conn.execute(delete(idempotency_keys).where(columns.in_(oldest)))
         return int(result.rowcount)
+
+
+async def prune_keys(db: Database, *, now: datetime, batch_size: int = PRUNE_BATCH) -> int:
+    """Forget keys older than ``KEY_TTL``, a batch per transaction; returns how many."""
+    total = 0
+    while True:
+        async with db.transaction() as tx:
+            pruned = await IdempotencyRepository(tx).prune(now - KEY_TTL, limit=batch_size)
+        total += pruned
+        if pruned < batch_size:
+            return total
