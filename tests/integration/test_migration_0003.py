@@ -4,31 +4,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from alembic import command
 from sqlalchemy import select, text
 
 from livehook.storage.database import Database
-from livehook.storage.migrate import alembic_config
 from livehook.storage.tables import webhooks
+from tests.support.migrations import to_revision
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _to(revision: str) -> Any:
-    def run(connection: Any) -> None:
-        if revision == "head":
-            command.upgrade(alembic_config(connection), "head")
-        else:
-            command.downgrade(alembic_config(connection), revision)
-
-    return run
-
-
 async def test_existing_endpoints_keep_sending_as_they_did(db: Database) -> None:
     async with db.engine.begin() as conn:
-        await conn.run_sync(_to("0001"))
+        await conn.run_sync(to_revision("0001"))
         await conn.execute(
             text("INSERT INTO accounts (id, name, created_at) VALUES ('acct_1', 'a', :t)"),
             {"t": NOW},
@@ -56,7 +44,7 @@ async def test_existing_endpoints_keep_sending_as_they_did(db: Database) -> None
                     "t": NOW,
                 },
             )
-        await conn.run_sync(_to("head"))
+        await conn.run_sync(to_revision("head"))
         rows = (await conn.execute(select(webhooks.c.id, webhooks.c.wire_profile))).all()
     assert sorted(tuple(r) for r in rows) == [("wh_1", "livehook"), ("wh_2", "standard-webhooks")]
     assert await db.needs_migration() is False

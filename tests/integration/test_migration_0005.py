@@ -4,26 +4,14 @@ held in ``next_attempt_at`` becomes its ``lease_expires_at``; rows with no lease
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from alembic import command
 from sqlalchemy import select
 
 from livehook.services.registry import Services
 from livehook.storage.delivery_queue import DeliveryQueue, Lease
-from livehook.storage.migrate import alembic_config
 from livehook.storage.tables import deliveries
 from tests.support.deliveries import FakeClock, enqueue, new_account, new_webhook
-
-
-def _to(revision: str) -> Any:
-    def run(connection: Any) -> None:
-        if revision == "head":
-            command.upgrade(alembic_config(connection), "head")
-        else:
-            command.downgrade(alembic_config(connection), revision)
-
-    return run
+from tests.support.migrations import to_revision
 
 
 async def test_a_row_in_flight_keeps_its_lease_across_the_upgrade(services: Services) -> None:
@@ -37,8 +25,8 @@ async def test_a_row_in_flight_keeps_its_lease_across_the_upgrade(services: Serv
     waiting = await enqueue(services, account, webhook=hook.webhook, now=clock())
     await services.db.engine.dispose()  # SQLite's batch copy wants the file to itself
     async with services.db.engine.begin() as conn:
-        await conn.run_sync(_to("0004"))
-        await conn.run_sync(_to("head"))
+        await conn.run_sync(to_revision("0004"))
+        await conn.run_sync(to_revision("head"))
         query = select(deliveries.c.id, deliveries.c.lease_expires_at)
         rows = {row.id: row.lease_expires_at for row in await conn.execute(query)}
     assert rows == {leased.id: until, waiting.id: None}

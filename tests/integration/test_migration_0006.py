@@ -4,27 +4,15 @@ its exact bytes, equal bytes become one body, a pruned delivery stays without on
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from alembic import command
 from sqlalchemy import func, select
 
 from livehook import ids
 from livehook.services.registry import Services
 from livehook.storage.delivery_queue import DeliveryQueue, NewDelivery
-from livehook.storage.migrate import alembic_config
 from livehook.storage.tables import delivery_bodies
 from tests.support.deliveries import FakeClock, enqueue, new_account, new_webhook, stored
-
-
-def _to(revision: str) -> Any:
-    def run(connection: Any) -> None:
-        if revision == "head":
-            command.upgrade(alembic_config(connection), "head")
-        else:
-            command.downgrade(alembic_config(connection), revision)
-
-    return run
+from tests.support.migrations import to_revision
 
 
 async def test_each_delivery_keeps_its_bytes_and_equal_bytes_are_stored_once(
@@ -58,8 +46,8 @@ async def test_each_delivery_keeps_its_bytes_and_equal_bytes_are_stored_once(
         assert await queue.prune(older_than=clock() - timedelta(days=30), now=clock(), limit=10)
     await services.db.engine.dispose()  # SQLite's batch copy wants the file to itself
     async with services.db.engine.begin() as conn:
-        await conn.run_sync(_to("0005"))
-        await conn.run_sync(_to("head"))
+        await conn.run_sync(to_revision("0005"))
+        await conn.run_sync(to_revision("head"))
         bodies = (await conn.execute(select(func.count()).select_from(delivery_bodies))).scalar()
     assert bodies == 1
     assert (await stored(services, first.id)).request_body == first.request_body
