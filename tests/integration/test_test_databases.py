@@ -1,5 +1,5 @@
 """The test databases themselves: a database handed back to the pool comes out empty, and one
-whose schema a test changed is never handed out again."""
+whose schema a test changed, or that someone is still connected to, is never handed out again."""
 
 from __future__ import annotations
 
@@ -26,13 +26,29 @@ async def test_a_reused_database_comes_back_empty(database_template: PostgresTem
         name,
         "INSERT INTO accounts (id, name, created_at) VALUES ('acct_x', 'x', now())",
     )
-    leftover = await asyncpg.connect(with_database(database_template.admin_url, name))
-    await database_template.release(name)  # with a connection still open, as a killed process
-    assert leftover.is_closed() or not await _still_answers(leftover)
+    await database_template.release(name)
     again = await database_template.clone()
     try:
         assert again == name
         assert await _execute(database_template, again, "SELECT count(*) FROM accounts") == 0
+    finally:
+        await database_template.release(again)
+
+
+async def test_a_database_still_connected_to_is_retired(
+    database_template: PostgresTemplate,
+) -> None:
+    # A process that outlived its test (a worker not stopped, a killed subprocess's pool) must
+    # never write into the next test's rows: its database is dropped, not reused.
+    name = await database_template.clone()
+    leftover = await asyncpg.connect(with_database(database_template.admin_url, name))
+    await database_template.release(name)
+    assert leftover.is_closed() or not await _still_answers(leftover)
+    again = await database_template.clone()
+    try:
+        assert again != name
+        gone = f"SELECT count(*) FROM pg_database WHERE datname = '{name}'"
+        assert await _execute(database_template, again, gone) == 0
     finally:
         await database_template.release(again)
 

@@ -57,7 +57,7 @@ SELECT md5(string_agg(item, E'\\n' ORDER BY item)) FROM (
 """
 
 _OTHER_CONNECTIONS = """
-SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+SELECT count(*) FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid()
 """
 
@@ -159,8 +159,11 @@ class PostgresTemplate:
         except (OSError, asyncpg.PostgresError):
             return False
         try:
-            # A subprocess a test killed may still hold a connection (and its locks).
-            await conn.execute(_OTHER_CONNECTIONS)
+            # Someone else still connected (a subprocess that outlived its test, a worker not
+            # stopped) could write into the next test's rows, or reconnect after being cut off:
+            # such a database is retired (dropped WITH FORCE), never handed out again.
+            if await conn.fetchval(_OTHER_CONNECTIONS):
+                return False
             if await conn.fetchval(_SCHEMA_DIGEST) != self.schema_digest:
                 return False
             # Replica mode skips the foreign-key triggers, so the order of the deletes is free.
