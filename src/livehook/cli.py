@@ -11,7 +11,6 @@ import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.panel import Panel
 from rich.table import Table
 
 from livehook import __version__
@@ -201,6 +200,8 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create an API key. Its secrets are printed once."""
+
+    from rich.panel import Panel  # only these two commands frame their output
 
     async def create(services: Services) -> None:
         created = await services.keys.create(account_name=account, name=name, scopes=scope or [])

@@ -14,16 +14,9 @@ from typing import TYPE_CHECKING
 
 from livehook.config import Settings
 from livehook.crypto import SecretBox
-from livehook.services.deliveries import DeliveryService
-from livehook.services.keys import KeyService
-from livehook.services.listening import ListenService
-from livehook.services.portal import PortalService
 from livehook.services.registry import Services
-from livehook.services.sessions import SessionService
-from livehook.services.stats import StatsService
-from livehook.services.webhooks import WebhookService
 from livehook.storage.database import Database
-from livehook.storage.notify import Wakeup
+from livehook.storage.wakeup import Wakeup
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,7 +40,8 @@ def worker_processes(settings: Settings) -> int:
 
 
 def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
-    """Storage and every use case over one database, sharing one ``Wakeup``."""
+    """Storage and the use cases over one database, sharing one ``Wakeup``; each use case is
+    built when first asked for (``Services``)."""
     db = Database.from_url(settings.resolved_database_url, pre_ping=pre_ping)
     box = SecretBox(settings.secret_keys())
     allow_local = settings.allow_local_urls
@@ -59,33 +53,15 @@ def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
 
         return (await check_url_resolves_safely(url, allow_local=allow_local)).url
 
-    wakeup = Wakeup()
-    webhooks_service = WebhookService(
+    return Services(
         db,
         box,
-        url_guard,
+        url_guard=url_guard,
+        wakeup=Wakeup(),
         default_profile=settings.wire_profile,
         user_agent=settings.user_agent,
-    )
-    return Services(
-        db=db,
-        box=box,
-        keys=KeyService(db, box),
-        webhooks=webhooks_service,
-        sessions=SessionService(
-            db, url_guard, on_enqueued=wakeup.set, default_profile=settings.wire_profile
-        ),
-        stats=StatsService(db),
-        deliveries=DeliveryService(
-            db,
-            webhooks_service,
-            on_enqueued=wakeup.set,
-            retention=timedelta(days=settings.retention_days),
-        ),
-        portal=PortalService(db),
-        wakeup=wakeup,
+        retention=timedelta(days=settings.retention_days),
         allow_local_urls=allow_local,
-        listening=ListenService(db, webhooks_service, on_enqueued=wakeup.set),
     )
 
 
@@ -142,6 +118,7 @@ def build_app(
     from livehook.api.app import create_app
 
     built = services or build_services(settings)
+    built.build_all()
 
     def make_worker(listeners: ListenerHub) -> Worker:
         return build_worker(settings, built, listeners=listeners, targets=worker_targets)

@@ -91,6 +91,50 @@ def test_keys_list_loads_the_database_and_no_server(
     assert "sqlalchemy" in loaded  # it did read the keys
 
 
+# The use cases each read-only command calls (with the errors and idempotency modules they all
+# import): `Services` builds, and imports, a use case when it is first asked for, so a command
+# loads no other service, nor the delivery queue, the worker's wake-up listeners or argon2.
+SERVICES_USED = {
+    ("keys", "list"): {"keys"},
+    ("users", "list"): {"portal"},
+    ("webhooks", "list"): {"keys", "webhooks"},
+    ("deliveries", "list"): {"keys", "webhooks", "deliveries"},
+}
+SHARED_SERVICE_MODULES = {"livehook.services.registry", "livehook.services.errors"}
+SHARED_SERVICE_MODULES |= {"livehook.services.idempotency"}
+# `webhooks list --json` prints the API's own wire models, so the API's schemas may load.
+SERVER_BUT_THE_WIRE_MODELS = (
+    *(name for name in SERVER_MODULES if name != "livehook.api"),
+    "livehook.api.app",
+    "livehook.api.routes",
+)
+NOT_FOR_READING_KEYS = ("livehook.storage.notify", "livehook.storage.delivery_queue", "argon2")
+
+
+@pytest.mark.parametrize("command", list(SERVICES_USED))
+def test_a_command_loads_only_the_services_it_calls(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-m", "livehook", "keys", "create", "--account", "acme", "--json"],
+        env=env_for(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    key = json.loads(done.stdout)["key"]
+    args = command if command[0] in ("keys", "users") else (*command, "--key", key)
+    loaded = _modules_loaded_by(home, *args)
+    services = set(_loaded(loaded, ("livehook.services",))) - {"livehook.services"}
+    expected = {f"livehook.services.{name}" for name in SERVICES_USED[command]}
+    assert services == expected | SHARED_SERVICE_MODULES
+    assert _loaded(loaded, (*SERVER_BUT_THE_WIRE_MODELS, *UNUSED_BY_QUICK_COMMANDS)) == []
+    if command == ("keys", "list"):
+        assert _loaded(loaded, NOT_FOR_READING_KEYS) == []
+
+
 def test_worker_help_loads_no_server(tmp_path: Path) -> None:
     loaded = _modules_loaded_by(tmp_path / "home", "worker", "--help")
     assert _loaded(loaded, (*SERVER_MODULES, *DATABASE_MODULES, *UNUSED_BY_QUICK_COMMANDS)) == []

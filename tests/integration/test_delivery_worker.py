@@ -20,10 +20,10 @@ from livehook.domain.breaker import BreakerPolicy
 from livehook.domain.deliveries import FAILED, PENDING, SUCCEEDED
 from livehook.receiver import verify
 from livehook.services.registry import Services
-from livehook.storage.notify import Wakeup
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository
 from livehook.storage.tables import attempts as attempt_rows
 from livehook.storage.tables import deliveries as delivery_rows
+from livehook.storage.wakeup import Wakeup
 from tests.support.deliveries import (
     FakeClock,
     WorkerFactory,

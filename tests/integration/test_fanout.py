@@ -24,8 +24,9 @@ from livehook.services.errors import Conflict
 from livehook.services.registry import Services
 from livehook.services.sessions import SessionDraft, SessionService
 from livehook.storage.database import Transaction
-from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
+from livehook.storage.notify import PostgresListener, SqliteWatcher, asyncpg_dsn
 from livehook.storage.repositories.webhooks import WebhookRepository
+from livehook.storage.wakeup import Wakeup
 from tests.support.http import auth, data
 from tests.support.sessions import (
     FAKE,

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
 
 from livehook.commands.common import JsonOption, KeyOption, id_column, principal_of, print_json
@@ -79,6 +78,8 @@ def create_webhook(
     if as_json:
         print_json(shown.model_dump(mode="json"))
         return
+    from rich.panel import Panel  # only the secret-once commands frame their output
+
     console.print(
         Panel.fit(
             f"[bold]{created.secret}[/]\n\n"

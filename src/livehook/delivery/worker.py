@@ -52,9 +52,10 @@ from livehook.delivery.sender import Sender
 from livehook.domain.deliveries import REASON_ENDPOINT_DISABLED, Delivery
 from livehook.storage.database import Database, Transaction
 from livehook.storage.delivery_queue import DeliveryQueue, Lease, Release, prune_payloads
-from livehook.storage.notify import PostgresListener, SqliteWatcher, Wakeup, asyncpg_dsn
+from livehook.storage.notify import PostgresListener, SqliteWatcher, asyncpg_dsn
 from livehook.storage.repositories.events import EventRepository
 from livehook.storage.repositories.idempotency import prune_keys
+from livehook.storage.wakeup import Wakeup
 
 log = structlog.get_logger(__name__)
 

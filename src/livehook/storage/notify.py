@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from livehook.logs import get_logger
 from livehook.storage.delivery_queue_sql import DELIVERY_CHANNEL as CHANNEL
+from livehook.storage.wakeup import Wakeup
 
 log = get_logger(__name__)
 
@@ -31,39 +32,6 @@ RECONNECT_MAX_S = 30.0
 # How often a worker on SQLite reads the change counter: a few microseconds a read, and the
 # wait it adds to a delivery is at most this.
 SQLITE_WATCH_INTERVAL_S = 0.005
-
-
-class Wakeup:
-    """A level-triggered signal: ``set`` any number of times, ``wait`` returns once per burst.
-
-    Loop-agnostic until first awaited, so it can be built by a composition root before the
-    event loop that uses it exists.
-    """
-
-    def __init__(self) -> None:
-        self._event: asyncio.Event | None = None
-        self._pending = False
-
-    def set(self) -> None:
-        self._pending = True
-        if self._event is not None:
-            self._event.set()
-
-    async def wait(self, timeout: float) -> bool:  # noqa: ASYNC109 -- a poll interval, by design
-        """True if woken, False after ``timeout`` seconds; clears the signal either way."""
-        if self._event is None:
-            self._event = asyncio.Event()
-        if self._pending:
-            self._event.set()
-        try:
-            async with asyncio.timeout(timeout):
-                await self._event.wait()
-        except TimeoutError:
-            return False
-        finally:
-            self._event.clear()
-            self._pending = False
-        return True
 
 
 def asyncpg_dsn(engine: AsyncEngine) -> str:
