@@ -36,7 +36,11 @@ REASON_PAYLOAD_EXPIRED: Final = "payload pruned by retention before it could be 
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class DeliveryHead:
+    """What a delivery is from the moment it is written: one event to one recipient, in one
+    format and signature scheme. ``Delivery`` (a stored row) and the queue's ``NewDelivery``
+    (one about to be written) add their own fields after these."""
+
     id: str
     account_id: str
     event_id: str
@@ -48,6 +52,10 @@ class Delivery:
     model: str | None
     payload_format: str
     signature_scheme: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery(DeliveryHead):
     is_test: bool
     status: str
     attempt_count: int

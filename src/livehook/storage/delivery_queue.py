@@ -23,7 +23,8 @@ from typing import Any, Literal
 
 import orjson
 
-from livehook.domain.deliveries import PENDING, Attempt, Delivery
+from livehook.domain import profiles
+from livehook.domain.deliveries import PENDING, Attempt, Delivery, DeliveryHead
 from livehook.storage import delivery_queue_sql as sql
 from livehook.storage.database import Database, Transaction
 from livehook.storage.records import from_row, values_of
@@ -32,23 +33,12 @@ RedeliverResult = Literal["queued", "in_flight", "pruned", "not_found"]
 
 
 @dataclass(frozen=True, slots=True)
-class NewDelivery:
+class NewDelivery(DeliveryHead):
     """One event going to one recipient, with the exact body the worker will sign and send."""
 
-    id: str
-    account_id: str
-    event_id: str
-    webhook_id: str | None  # None: the session's callback_url
-    api_key_id: str
-    session_id: str | None
-    target_url: str
-    event_type: str
-    model: str | None
-    payload_format: str
-    signature_scheme: str
     request_body: str  # UTF-8 JSON text
     is_test: bool = False
-    wire_profile: str = "livehook"
+    wire_profile: str = profiles.DEFAULT_PROFILE
 
 
 @dataclass(frozen=True, slots=True)
