@@ -39,10 +39,15 @@ def worker_processes(settings: Settings) -> int:
     return DEFAULT_WORKER_PROCESSES["sqlite" if settings.is_embedded else "postgresql"]
 
 
-def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
+def build_services(
+    settings: Settings, *, pre_ping: bool = True, transaction_metrics: bool = True
+) -> Services:
     """Storage and the use cases over one database, sharing one ``Wakeup``; each use case is
-    built when first asked for (``Services``)."""
+    built when first asked for (``Services``). ``transaction_metrics=False``: a one-shot
+    command's, which serves no metrics (and so never loads prometheus-client)."""
     db = Database.from_url(settings.resolved_database_url, pre_ping=pre_ping)
+    if transaction_metrics:
+        _observe_transactions(db)
     box = SecretBox(settings.secret_keys())
     allow_local = settings.allow_local_urls
 
@@ -65,6 +70,12 @@ def build_services(settings: Settings, *, pre_ping: bool = True) -> Services:
     )
 
 
+def _observe_transactions(db: Database) -> None:
+    from livehook import metrics
+
+    db.observe_transaction = metrics.TRANSACTION_SECONDS.observe
+
+
 def build_worker(
     settings: Settings,
     services: Services,
@@ -81,6 +92,7 @@ def build_worker(
     from livehook.delivery.sender import Sender
     from livehook.delivery.worker import Worker
 
+    _observe_transactions(services.db)  # `livehook worker` builds its services as a command does
     defaults = WorkerConfig()
     # Serve's listen-only worker polls, woken only by a listener connecting: the database's
     # signals and serve's enqueues are nearly all about the worker processes' rows.

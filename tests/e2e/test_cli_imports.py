@@ -35,9 +35,17 @@ SERVER_MODULES = (
 DATABASE_MODULES = ("sqlalchemy", "alembic", "livehook.config", "livehook.storage")
 # What a command on an up-to-date database does without: Alembic (loaded only when a migration
 # is due), structlog (until a line is logged), asyncpg (a worker's LISTEN connection),
-# pydantic-settings (the settings read the environment themselves) and cryptography (until a
-# secret is sealed or opened).
-UNUSED_BY_QUICK_COMMANDS = ("alembic", "structlog", "asyncpg", "pydantic_settings", "cryptography")
+# pydantic-settings (the settings read the environment themselves), cryptography (until a
+# secret is sealed or opened) and the metrics (a one-shot command serves none).
+UNUSED_BY_QUICK_COMMANDS = (
+    "alembic",
+    "structlog",
+    "asyncpg",
+    "pydantic_settings",
+    "cryptography",
+    "prometheus_client",
+    "livehook.metrics",
+)
 
 RUN_AND_LIST = """
 import json, sys

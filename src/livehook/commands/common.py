@@ -56,7 +56,7 @@ def with_services(
 
     async def run() -> T:
         try:
-            services = build_services(load_settings(), pre_ping=pre_ping)
+            services = build_services(load_settings(), pre_ping=pre_ping, transaction_metrics=False)
         except (ConfigError, ValueError) as exc:
             raise fail(str(exc)) from None
         try:

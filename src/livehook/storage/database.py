@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from livehook import metrics
 from livehook.storage.engines import SNAPSHOT_OPTION, create_engine
 from livehook.storage.errors import translated
 from livehook.storage.migrate import migrate, needs_migration
@@ -39,6 +38,9 @@ class Transaction:
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Told each transaction's seconds: the metrics' histogram, set by ``composition.py``
+        # everywhere but in a one-shot command, which serves no metrics.
+        self.observe_transaction: Callable[[float], None] | None = None
         # SQLite lets one transaction in at a time (each takes the write lock up front): queue
         # this process's transactions here, handed over the moment one ends, rather than in
         # SQLite's busy handler, which polls with sleeps of up to 100 ms.
@@ -92,7 +94,8 @@ class Database:
                 raise
             raise storage_error from exc
         finally:
-            metrics.TRANSACTION_SECONDS.observe(time.perf_counter() - started)
+            if self.observe_transaction is not None:
+                self.observe_transaction(time.perf_counter() - started)
 
     async def ping(self) -> bool:
         try:
