@@ -3,6 +3,7 @@ it, an account, a local receiver and a worker on a fake clock. Helpers live in t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +60,22 @@ async def database_url(database_template: DatabaseTemplate, tmp_path: Path) -> A
         yield with_database(database_template.admin_url, name)
     finally:
         await database_template.release(name)
+
+
+@pytest.fixture(scope="module")
+def module_database_url(
+    database_template: DatabaseTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database shared by one module's tests: for a module that runs one `livehook
+    serve` for all its tests (a start costs seconds), each test keeping to accounts of its own."""
+    if isinstance(database_template, SqliteTemplate):
+        yield database_template.clone(tmp_path_factory.mktemp("module-db"))
+        return
+    name = asyncio.run(database_template.clone())
+    try:
+        yield with_database(database_template.admin_url, name)
+    finally:
+        asyncio.run(database_template.release(name))
 
 
 @pytest.fixture
