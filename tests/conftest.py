@@ -4,6 +4,7 @@ it, an account, a local receiver and a worker on a fake clock. Helpers live in t
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,13 @@ from tests.support.deliveries import FakeClock, TestAccount, WorkerFactory, new_
 from tests.support.receivers import Receiver, running_receiver
 
 DatabaseTemplate = SqliteTemplate | PostgresTemplate
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per core. Much of the suite waits on subprocesses (`serve`, the
+    CLI, a browser) rather than computing, so a core has room for a second worker meanwhile.
+    Each worker makes its own template databases and every test its own copy (databases.py)."""
+    return 2 * len(os.sched_getaffinity(0))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -22,6 +22,9 @@ from tests.support.listening import (
 )
 from tests.support.processes import LIVEHOOK, Server, env_for, free_port, run_cli, serving
 
+# On one xdist worker (--dist loadgroup): the module-scoped serve starts once, not once per worker.
+pytestmark = pytest.mark.xdist_group("listen")
+
 HAPPY_PATH = 7  # events of a session driven to verification.completed
 
 

@@ -32,6 +32,9 @@ from tests.support.processes import Server, env_sharing, run_cli, serving
 from tests.support.receivers import Receiver
 from tests.support.sessions import LIVE, MODEL
 
+# On one xdist worker (--dist loadgroup): the module-scoped serve starts once, not once per worker.
+pytestmark = pytest.mark.xdist_group("mcp")
+
 VERIFICATION_URL = "https://verify.example.com/s/{session_id}"
 JOURNEY = ["verification.started", "consent.granted", "liveness.started"]
 TOOLS = {
