@@ -3,6 +3,8 @@ it, an account, a local receiver and a worker on a fake clock. Helpers live in t
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,13 @@ from tests.support.deliveries import FakeClock, TestAccount, WorkerFactory, new_
 from tests.support.receivers import Receiver, running_receiver
 
 DatabaseTemplate = SqliteTemplate | PostgresTemplate
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per core. Much of the suite waits on subprocesses (`serve`, the
+    CLI, a browser) rather than computing, so a core has room for a second worker meanwhile.
+    Each worker makes its own template databases and every test its own copy (databases.py)."""
+    return 2 * len(os.sched_getaffinity(0))
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -59,6 +68,22 @@ async def database_url(database_template: DatabaseTemplate, tmp_path: Path) -> A
         yield with_database(database_template.admin_url, name)
     finally:
         await database_template.release(name)
+
+
+@pytest.fixture(scope="module")
+def module_database_url(
+    database_template: DatabaseTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database shared by one module's tests: for a module that runs one `livehook
+    serve` for all its tests (a start costs seconds), each test keeping to accounts of its own."""
+    if isinstance(database_template, SqliteTemplate):
+        yield database_template.clone(tmp_path_factory.mktemp("module-db"))
+        return
+    name = asyncio.run(database_template.clone())
+    try:
+        yield with_database(database_template.admin_url, name)
+    finally:
+        asyncio.run(database_template.release(name))
 
 
 @pytest.fixture

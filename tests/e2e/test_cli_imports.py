@@ -146,3 +146,32 @@ def test_a_command_loads_only_the_services_it_calls(
 def test_worker_help_loads_no_server(tmp_path: Path) -> None:
     loaded = _modules_loaded_by(tmp_path / "home", "worker", "--help")
     assert _loaded(loaded, (*SERVER_MODULES, *DATABASE_MODULES, *UNUSED_BY_QUICK_COMMANDS)) == []
+
+
+BUILD_APP_AND_LIST = """
+import json, sys
+from pathlib import Path
+from livehook.composition import build_app
+from livehook.config import Settings
+build_app(Settings(home=Path(sys.argv[1]), secret_key="k" * 32))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_app_serve_builds_loads_no_mcp_sdk_until_mcp_is_asked_for(tmp_path: Path) -> None:
+    """`serve` starts without the MCP SDK (about 1.7 s of CPU): `/mcp` loads it on first use
+    (tests/integration/test_mcp_http.py and tests/e2e/test_mcp.py show it then answers)."""
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD_APP_AND_LIST, str(tmp_path / "home")],
+        env=env_for(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "livehook.api.app" in loaded and "livehook.mcp_server.http" in loaded
+    assert (
+        _loaded(loaded, ("mcp", "livehook.mcp_server.server", "livehook.mcp_server.access")) == []
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,19 +22,42 @@ from tests.support.listening import (
 )
 from tests.support.processes import LIVEHOOK, Server, env_for, free_port, run_cli, serving
 
+# On one xdist worker (--dist loadgroup): the module-scoped serve starts once, not once per worker.
+pytestmark = pytest.mark.xdist_group("listen")
+
 HAPPY_PATH = 7  # events of a session driven to verification.completed
 
 
+# One `serve` for the tests that need an ordinary running one (a start costs seconds); each
+# test listens with a key of an account of its own, so no test sees another's events. A test
+# that stops or restarts its server, or runs one without a worker, has a home of its own.
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return env_for(tmp_path_factory.mktemp("listen") / "home")
+
+
+@pytest.fixture(scope="module")
+def server(env: dict[str, str]) -> Iterator[Server]:
+    with serving(env) as running:
+        yield running
+
+
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def own_env(tmp_path: Path) -> dict[str, str]:
     return env_for(tmp_path / "home")
+
+
+def new_key(env: dict[str, str]) -> str:
+    account = f"acme-{uuid.uuid4().hex[:12]}"
+    created = run_cli("keys", "create", "--account", account, "--json", env=env)
+    assert created.returncode == 0, created.stderr
+    return str(json.loads(created.stdout)["key"])
 
 
 @pytest.fixture
 def key(env: dict[str, str]) -> str:
-    created = run_cli("keys", "create", "--account", "acme", "--json", env=env)
-    assert created.returncode == 0, created.stderr
-    return str(json.loads(created.stdout)["key"])
+    """A key of an account of this test's own, on the shared server's home."""
+    return new_key(env)
 
 
 @pytest.fixture
@@ -57,12 +81,9 @@ def api(server: Server, key: str, path: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_deliveries_arrive_exactly_verified_and_logged_with_the_local_answer(
-    env: dict[str, str], key: str, target: LocalTarget
+    env: dict[str, str], server: Server, key: str, target: LocalTarget
 ) -> None:
-    with (
-        serving(env) as server,
-        listening(env, "--forward-to", target.url, "--key", key, "--api-url", server.base) as cli,
-    ):
+    with listening(env, "--forward-to", target.url, "--key", key, "--api-url", server.base) as cli:
         ready = cli.wait_ready()
         said = trigger(env, key, "verification.completed", "--api-url", server.base)
         target.wait_for(HAPPY_PATH)
@@ -91,11 +112,11 @@ def test_deliveries_arrive_exactly_verified_and_logged_with_the_local_answer(
 
 
 def test_events_filter_forwards_only_the_chosen_types(
-    env: dict[str, str], key: str, target: LocalTarget
+    env: dict[str, str], server: Server, key: str, target: LocalTarget
 ) -> None:
     chosen = "--events", "verification.completed,liveness.passed"
     args = "--forward-to", target.url, "--key", key, *chosen
-    with serving(env) as server, listening(env, *args, "--api-url", server.base) as cli:
+    with listening(env, *args, "--api-url", server.base) as cli:
         ready = cli.wait_ready()
         trigger(env, key, "verification.completed", "--api-url", server.base)
         target.wait_for(2)
@@ -108,8 +129,9 @@ def test_events_filter_forwards_only_the_chosen_types(
 
 
 def test_a_server_restart_loses_nothing_and_the_cli_says_so(
-    env: dict[str, str], key: str, target: LocalTarget
+    own_env: dict[str, str], target: LocalTarget
 ) -> None:
+    env, key = own_env, new_key(own_env)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with listening(env, "--forward-to", target.url, "--key", key, "--api-url", base) as cli:
@@ -136,47 +158,45 @@ def test_a_server_restart_loses_nothing_and_the_cli_says_so(
 
 
 def test_ctrl_c_ends_the_endpoint_and_the_next_listen_keeps_its_secret(
-    env: dict[str, str], key: str, target: LocalTarget
+    env: dict[str, str], server: Server, key: str, target: LocalTarget
 ) -> None:
     args = "--forward-to", target.url, "--key", key
-    with serving(env) as server:
-        with listening(env, *args, "--api-url", server.base) as cli:
-            ready = cli.wait_ready()
-            code = cli.interrupt()
-        assert code == 0
-        assert cli.of_type("stopped")[0]["endpoint_id"] == ready["endpoint_id"]
-        endpoint = api(server, key, f"/v1/webhooks/{ready['endpoint_id']}")
-        assert endpoint["status"] == "disabled"
+    with listening(env, *args, "--api-url", server.base) as cli:
+        ready = cli.wait_ready()
+        code = cli.interrupt()
+    assert code == 0
+    assert cli.of_type("stopped")[0]["endpoint_id"] == ready["endpoint_id"]
+    endpoint = api(server, key, f"/v1/webhooks/{ready['endpoint_id']}")
+    assert endpoint["status"] == "disabled"
 
-        said = trigger(env, key, "verification.completed", "--api-url", server.base)
-        assert "Nothing was sent: no active webhook" in said  # nobody listens any more
-        assert api(server, key, f"/v1/webhooks/{ready['endpoint_id']}/deliveries")["items"] == []
+    said = trigger(env, key, "verification.completed", "--api-url", server.base)
+    assert "Nothing was sent: no active webhook" in said  # nobody listens any more
+    assert api(server, key, f"/v1/webhooks/{ready['endpoint_id']}/deliveries")["items"] == []
 
-        with listening(env, *args, "--api-url", server.base, "--since", "1h") as cli:
-            again = cli.wait_ready()
-            target.wait_for(HAPPY_PATH)  # --since replays what happened meanwhile
-            cli.interrupt()
+    with listening(env, *args, "--api-url", server.base, "--since", "1h") as cli:
+        again = cli.wait_ready()
+        target.wait_for(HAPPY_PATH)  # --since replays what happened meanwhile
+        cli.interrupt()
     assert again["secret"] == ready["secret"]
     assert again["endpoint_id"] == ready["endpoint_id"]
     assert again["replayed"] == HAPPY_PATH
 
 
 def test_an_invalid_key_is_refused_with_a_reason_and_no_retry(
-    env: dict[str, str], target: LocalTarget
+    env: dict[str, str], server: Server, target: LocalTarget
 ) -> None:
-    with serving(env) as server:
-        done = subprocess.run(
-            [
-                *LIVEHOOK,
-                *("listen", "--print-json"),
-                *("--forward-to", target.url, "--key", "lh_nope", "--api-url", server.base),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+    done = subprocess.run(
+        [
+            *LIVEHOOK,
+            *("listen", "--print-json"),
+            *("--forward-to", target.url, "--key", "lh_nope", "--api-url", server.base),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 1
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines[-1] == {**lines[-1], "type": "error", "message": "invalid or revoked API key"}
@@ -184,8 +204,9 @@ def test_an_invalid_key_is_refused_with_a_reason_and_no_retry(
 
 
 def test_a_server_without_a_worker_refuses_to_listen_and_says_why(
-    env: dict[str, str], key: str, target: LocalTarget
+    own_env: dict[str, str], target: LocalTarget
 ) -> None:
+    env, key = own_env, new_key(own_env)
     with serving({**env, "LIVEHOOK_RUN_WORKER": "false"}) as server:
         done = subprocess.run(
             [*LIVEHOOK, "listen", "--print-json", "--forward-to", target.url],
@@ -201,26 +222,25 @@ def test_a_server_without_a_worker_refuses_to_listen_and_says_why(
 
 
 def test_readable_lines_one_per_event_and_one_per_answer(
-    env: dict[str, str], key: str, target: LocalTarget
+    env: dict[str, str], server: Server, key: str, target: LocalTarget
 ) -> None:
-    with serving(env) as server:
-        proc = subprocess.Popen(
-            [*LIVEHOOK, "listen", "--forward-to", target.url, "--events", "liveness.passed"],
-            env={**env, "LIVEHOOK_API_KEY": key, "LIVEHOOK_API_URL": server.base},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert proc.stdout is not None
-        printed = []
-        for line in proc.stdout:  # until it is ready: then the event, and its answer
-            printed.append(line)
-            if line.startswith("Ready!"):
-                trigger(env, key, "verification.completed", "--api-url", server.base)
-            if "← " in line:
-                break
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=15)
+    proc = subprocess.Popen(
+        [*LIVEHOOK, "listen", "--forward-to", target.url, "--events", "liveness.passed"],
+        env={**env, "LIVEHOOK_API_KEY": key, "LIVEHOOK_API_URL": server.base},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    printed = []
+    for line in proc.stdout:  # until it is ready: then the event, and its answer
+        printed.append(line)
+        if line.startswith("Ready!"):
+            trigger(env, key, "verification.completed", "--api-url", server.base)
+        if "← " in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=15)
     text = "".join(printed) + rest
     assert proc.returncode == 0
     assert "Signing secret: whsec_" in text and "Ctrl-C stops listening" in text
@@ -234,8 +254,9 @@ def test_readable_lines_one_per_event_and_one_per_answer(
 
 
 def test_ctrl_c_while_the_server_is_down_says_the_endpoint_could_not_be_ended(
-    env: dict[str, str], key: str, target: LocalTarget
+    own_env: dict[str, str], target: LocalTarget
 ) -> None:
+    env, key = own_env, new_key(own_env)
     base = f"http://127.0.0.1:{free_port()}"
     with listening(env, "--forward-to", target.url, "--key", key, "--api-url", base) as cli:
         cli.wait_for(lambda lines: any(x["type"] == "disconnected" for x in lines))

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -24,11 +25,15 @@ from livehook.config import Settings
 from livehook.domain.catalog import EVENT_TYPES
 from livehook.receiver import verify
 from livehook.services.registry import Services
+from tests.support.app import settings_for
 from tests.support.http import auth, data, error
 from tests.support.mcp_clients import call, over_http, over_stdio, refusal
 from tests.support.processes import Server, env_sharing, run_cli, serving
 from tests.support.receivers import Receiver
 from tests.support.sessions import LIVE, MODEL
+
+# On one xdist worker (--dist loadgroup): the module-scoped serve starts once, not once per worker.
+pytestmark = pytest.mark.xdist_group("mcp")
 
 VERIFICATION_URL = "https://verify.example.com/s/{session_id}"
 JOURNEY = ["verification.started", "consent.granted", "liveness.started"]
@@ -49,16 +54,35 @@ TOOLS = {
 Connect = Callable[[str], AbstractAsyncContextManager[ClientSession]]
 
 
-@pytest.fixture
+# One `serve` (and one database) per module and database, not per test: a start costs seconds.
+# Each test acts in accounts of its own, so what one test creates no other test lists.
+@pytest.fixture(scope="module")
+def settings(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(tmp_path_factory.mktemp("mcp") / "home", module_database_url)
+
+
+@pytest.fixture(scope="module")
 def env(settings: Settings) -> dict[str, str]:
     return env_sharing(settings, LIVEHOOK_VERIFICATION_URL=VERIFICATION_URL)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server(env: dict[str, str]) -> Iterator[Server]:
     """The API and its delivery worker: the verification engine reports here."""
     with serving(env) as running:
         yield running
+
+
+@pytest.fixture
+def account_name() -> str:
+    """This test's own account."""
+    return f"acme-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def full_key(services: Services, account_name: str) -> str:
+    """A full-access API key of this test's account."""
+    return (await services.keys.create(account_name=account_name, name="admin")).plaintext
 
 
 @pytest.fixture
@@ -70,7 +94,7 @@ async def api(server: Server) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def transports(env: dict[str, str], server: Server) -> list[tuple[str, Connect]]:
     """Both ways in, each opening an MCP client session that acts as the given API key. A
-    test runs over both in turn: one `serve` per test instead of one per transport."""
+    test runs over both in turn."""
     return [
         ("stdio", lambda key: over_stdio(env, key)),
         ("http", lambda key: over_http(server.base, key)),
@@ -134,8 +158,9 @@ async def test_an_agent_verifies_a_human_and_the_signed_callback_and_the_status_
     api: httpx.AsyncClient,
     services: Services,
     receiver: Receiver,
+    account_name: str,
 ) -> None:
-    created = await services.keys.create(account_name="acme", name="agent")
+    created = await services.keys.create(account_name=account_name, name="agent")
     for transport, connect in transports:
         callback = receiver.url(f"/ok/{transport}")
         async with connect(created.plaintext) as mcp:
@@ -194,14 +219,18 @@ async def test_scopes_and_accounts_are_checked_as_the_api_checks_them(
     api: httpx.AsyncClient,
     services: Services,
     full_key: str,
+    account_name: str,
 ) -> None:
     reader = (
-        await services.keys.create(account_name="acme", name="reader", scopes=["sessions:read"])
+        await services.keys.create(
+            account_name=account_name, name="reader", scopes=["sessions:read"]
+        )
     ).plaintext
-    other = (await services.keys.create(account_name="globex", name="admin")).plaintext
+    other = await services.keys.create(account_name=f"{account_name}-other", name="admin")
+    other_key = other.plaintext
     new_session = {"model": MODEL}
     ours = data(await api.post("/v1/sessions", json=new_session, headers=auth(full_key)), 201)
-    theirs = data(await api.post("/v1/sessions", json=new_session, headers=auth(other)), 201)
+    theirs = data(await api.post("/v1/sessions", json=new_session, headers=auth(other_key)), 201)
     api_refuses_session = error(
         await api.post("/v1/sessions", json=new_session, headers=auth(reader)), 403, "forbidden"
     )["message"]
@@ -378,9 +407,9 @@ async def test_the_readmes_configurations_connect_an_agent(
 
 
 async def test_a_key_revoked_while_stdio_runs_stops_working_at_once(
-    env: dict[str, str], services: Services
+    env: dict[str, str], services: Services, account_name: str
 ) -> None:
-    created = await services.keys.create(account_name="acme", name="agent")
+    created = await services.keys.create(account_name=account_name, name="agent")
     async with over_stdio(env, created.plaintext) as mcp:
         assert (await call(mcp, "list_webhooks"))["items"] == []
         await services.keys.revoke(created.key.id)

@@ -5,11 +5,11 @@ ids and delivery ids, and no secret, key or custom header value on any line."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,19 @@ def total(scrape: dict[str, float], name: str, **labels: str) -> float:
         for series, value in scrape.items()
         if series.split("{")[0] == name and all(w in series for w in wanted)
     )
+
+
+async def scrape_until(
+    client: httpx.AsyncClient, moved: Callable[[dict[str, float]], bool], within: float = 60
+) -> dict[str, float]:
+    """The first scrape of /metrics on which ``moved`` holds: an attempt is counted once its
+    record commits, after the receiver has answered."""
+    async with asyncio.timeout(within):
+        while True:
+            scrape = samples((await client.get("/metrics")).text)
+            if moved(scrape):
+                return scrape
+            await asyncio.sleep(0.05)
 
 
 def json_lines(output: str) -> list[dict[str, Any]]:
@@ -73,6 +86,7 @@ async def test_serve_metrics_move_and_logs_carry_ids_but_no_secret(
 ) -> None:
     created = await services.keys.create(account_name="acme")
     await services.db.dispose()
+    attempts = "livehook_delivery_attempts_total"
     env = env_sharing(settings, LIVEHOOK_LOG_LEVEL="debug")
     async with running_receiver() as receiver:
         with serving(env) as server:
@@ -81,11 +95,15 @@ async def test_serve_metrics_move_and_logs_carry_ids_but_no_secret(
             ) as api:
                 before = samples((await api.get("/metrics")).text)
                 secrets = await drive(api, receiver.url("/fail/x"))
-                await receiver.wait_for(3, within=10)
-                await asyncio.sleep(0.5)  # the attempts' records commit
-                after = samples((await api.get("/metrics")).text)
+                await receiver.wait_for(3, within=60)
+                after = await scrape_until(
+                    api,
+                    lambda s: (
+                        total(s, attempts, status_class="5xx") - total(before, attempts) >= 3
+                        and total(s, "livehook_delivery_attempt_duration_seconds_count") >= 3
+                    ),
+                )
 
-    attempts = "livehook_delivery_attempts_total"
     assert total(after, attempts, status_class="5xx") - total(before, attempts) >= 3
     assert total(after, attempts, outcome="retry") >= 3
     assert total(after, "livehook_delivery_attempt_duration_seconds_count") >= 3
@@ -129,6 +147,11 @@ async def test_a_worker_serves_metrics_and_readiness_on_its_own_port(
     await services.db.dispose()
     env = env_sharing(settings, LIVEHOOK_RUN_WORKER="false")
     port = free_port()
+    attempts = "livehook_delivery_attempts_total"
+
+    def succeeded(scrape: dict[str, float]) -> float:
+        return total(scrape, attempts, outcome="succeeded")
+
     async with running_receiver() as receiver:
         with serving(env) as server:
             worker = await asyncio.create_subprocess_exec(
@@ -146,44 +169,30 @@ async def test_a_worker_serves_metrics_and_readiness_on_its_own_port(
                     await _until_up(monitor)
                     ready = (await monitor.get("/readyz")).json()["data"]
                     assert ready == {"status": "ok", "database": "ok", "worker": "ok"}
-                    before = await _scrape(monitor)
+                    before = samples((await monitor.get("/metrics")).text)
                     async with httpx.AsyncClient(
                         base_url=server.base, headers=auth(created.plaintext)
                     ) as api:
                         secrets = await drive(api, receiver.url("/ok"))
-                    await receiver.wait_for(3, within=10)
-                    # The worker counts an attempt after its answer arrives: read until the
-                    # three are counted (the guard only ends a hang; the assertion is below).
-                    after = before
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(20):
-                            # A scrape has no event to wait on: it is read again and again.
-                            while _succeeded(after := await _scrape(monitor), before) < 3:  # noqa: ASYNC110
-                                await asyncio.sleep(0.1)
+                    await receiver.wait_for(3, within=60)
+                    after = await scrape_until(
+                        monitor, lambda s: succeeded(s) - succeeded(before) >= 3
+                    )
             finally:
                 worker.send_signal(signal.SIGTERM)
                 raw, _ = await asyncio.wait_for(worker.communicate(), timeout=15)
                 output = raw.decode()
-    assert _succeeded(after, before) >= 3
+    moved = total(after, attempts, outcome="succeeded", status_class="2xx") - succeeded(before)
+    assert moved >= 3
     assert worker.returncode == 0, output
     for secret in [created.plaintext, HEADER_SECRET, HEADER_PLAIN, *secrets]:
         assert secret not in output and secret not in server.output
 
 
-async def _scrape(monitor: httpx.AsyncClient) -> dict[str, float]:
-    return samples((await monitor.get("/metrics")).text)
-
-
-def _succeeded(after: dict[str, float], before: dict[str, float]) -> float:
-    """Attempts answered 2xx between two scrapes."""
-    attempts = "livehook_delivery_attempts_total"
-    return total(after, attempts, outcome="succeeded", status_class="2xx") - total(
-        before, attempts, outcome="succeeded"
-    )
-
-
-async def _until_up(client: httpx.AsyncClient) -> None:
-    for _ in range(100):
+async def _until_up(client: httpx.AsyncClient, within: float = 60) -> None:
+    # Generous bounds: the worker starts a fresh interpreter, slow on a loaded machine.
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
         try:
             if (await client.get("/healthz")).status_code == 200:
                 return

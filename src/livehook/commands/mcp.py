@@ -40,7 +40,8 @@ def mcp(
 async def _serve(settings: Settings, key: str) -> str | None:
     """Run until the host closes stdin; a reason to refuse to start, or None."""
     from livehook.composition import build_services
-    from livehook.mcp_server import build_server, key_authenticator
+    from livehook.mcp_server.access import key_authenticator
+    from livehook.mcp_server.server import build_server
 
     services = build_services(settings)
     try:

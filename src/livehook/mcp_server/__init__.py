@@ -2,9 +2,7 @@
 
 Reachable over stdio (`livehook mcp`) and streamable HTTP (`/mcp` on `livehook serve`); every
 tool calls the same services, with the same scope checks and messages, as the HTTP API.
+
+The package itself imports nothing: `http.py`, which `serve` loads with the app, must load
+without the SDK (it imports `server.py` and `access.py` on the first /mcp request).
 """
-
-from livehook.mcp_server.access import key_authenticator, request_principal
-from livehook.mcp_server.server import build_server
-
-__all__ = ["build_server", "key_authenticator", "request_principal"]

@@ -20,11 +20,10 @@ from pydantic import ValidationError
 from livehook.api.deps import require
 from livehook.api.errors import ApiError
 from livehook.domain.accounts import Principal
+from livehook.mcp_server.http import PRINCIPAL_STATE
 from livehook.services.errors import ServiceError
 from livehook.services.keys import KeyService
 
-# Where the HTTP endpoint leaves the principal it authenticated, in the ASGI scope's state.
-PRINCIPAL_STATE = "livehook_principal"
 INVALID_KEY = "invalid or revoked API key"
 
 ToolContext = Context[Any, Any]
