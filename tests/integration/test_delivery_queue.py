@@ -137,6 +137,64 @@ async def test_a_row_whose_lease_ended_is_claimed_again_and_the_old_holder_canno
     assert await lease_of(services, delivery.id) == (None, None)
 
 
+async def test_a_retry_is_written_as_given_and_comes_due_at_its_exact_time(
+    services: Services,
+) -> None:
+    """A failed attempt's outcome and attempt are stored as given (times to the microsecond, no
+    response headers, an error with quotes and non-ASCII text), and the row comes due neither a
+    microsecond before its retry time nor later."""
+    clock = FakeClock()
+    account = await new_account(services)
+    hook = await new_webhook(services, account, "http://127.0.0.1:9/x")
+    delivery = await enqueue(services, account, webhook=hook.webhook, now=clock())
+    token = "t".ljust(32, "0")
+    assert await claim(services, clock, token) == [delivery.id]
+    retry_at = clock() + timedelta(seconds=2, microseconds=123_457)
+    base = outcome(delivery.id, token, clock)
+    error = 'connect failed: "refusé" \\ ✓'
+    attempt = Attempt(
+        id=ids.new_id("att"),
+        delivery_id=delivery.id,
+        number=1,
+        started_at=clock() + timedelta(microseconds=7),
+        duration_ms=12.345,
+        request_headers={"X-Token": token, "X-Note": 'a "quoted" value'},
+        response_status=None,
+        response_headers=None,
+        response_body=None,
+        error=error,
+        next_attempt_at=retry_at,
+    )
+    failed = Outcome(
+        delivery_id=delivery.id,
+        token=token,
+        status=PENDING,
+        attempt_count=1,
+        next_attempt_at=retry_at,
+        last_status_code=None,
+        last_error=error,
+        signature_scheme=base.signature_scheme,
+        target_url=base.target_url,
+        at=clock() + timedelta(microseconds=9),
+        attempt=attempt,
+    )
+    async with services.db.transaction() as tx:
+        assert await DeliveryQueue(tx).finish([failed]) == {delivery.id}
+    assert await attempts_of(services, delivery.id) == [attempt]
+    row = await stored(services, delivery.id)
+    assert (row.status, row.next_attempt_at, row.last_error) == (PENDING, retry_at, error)
+    assert (row.updated_at, row.completed_at) == (failed.at, None)
+    assert await lease_of(services, delivery.id) == (None, None)
+    clock.now = retry_at - timedelta(microseconds=1)
+    async with services.db.read() as tx:
+        assert await DeliveryQueue(tx).any_due(now=clock()) is False
+    assert await claim(services, clock, "u".ljust(32, "0")) == []
+    clock.now = retry_at
+    async with services.db.read() as tx:
+        assert await DeliveryQueue(tx).any_due(now=clock()) is True
+    assert await claim(services, clock, "v".ljust(32, "0")) == [delivery.id]
+
+
 async def test_concurrent_claims_never_hand_out_a_row_twice(services: Services) -> None:
     clock = FakeClock()
     account = await new_account(services)

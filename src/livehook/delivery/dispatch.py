@@ -1,6 +1,6 @@
 """One attempt of one delivery: where it goes and how it is signed, the POST, the record.
 
-``load_targets`` reads, in the claim's transaction, what every endpoint of a batch needs (URL,
+``load_targets`` reads, just after the claim, what every endpoint of a batch needs (URL,
 secrets, custom headers, timeout, retry policy) once per endpoint. ``send_attempt`` signs with
 the secrets of now and posts the stored bytes; ``decide`` turns the answer into the next step.
 ``record_attempts`` hands a batch's typed outcomes to the queue (``storage/delivery_queue.py``,

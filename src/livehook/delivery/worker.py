@@ -41,6 +41,7 @@ from livehook.delivery.dispatch import (
     Endpoints,
     Finished,
     Job,
+    Target,
     Unavailable,
     decide,
     load_targets,
@@ -100,6 +101,12 @@ class Worker:
         self._stopping = False
         self._next_prune = 0.0
         self._more_due = False  # the last fill stopped for want of room, not of due rows
+        # SQLite: look in a read snapshot whether anything is due before taking the write lock
+        # (unless the last claim came back full). Most wake-ups there are commits, the worker's
+        # own records among them, and an empty claim would still queue behind every writer and
+        # hold up the next publish.
+        self._look_first = db.dialect == "sqlite"
+        self._last_full = False
         self._until_idle = False
         self.attempts_made = 0  # attempts recorded by this worker
         self._returning: datetime | None = None  # when the rows released last come due
@@ -228,27 +235,47 @@ class Worker:
                 self._more_due = False
                 return
 
+    async def _take(
+        self, limit: int, now: datetime, token: str
+    ) -> tuple[list[Delivery], dict[str, Target | Unavailable], dict[str, dict[str, str]]]:
+        """Lease up to ``limit`` due rows, then read their endpoints; rows of an endpoint that
+        is disabled or gone end at once."""
+        listen = _CLAIM_LISTEN[self._config.targets]
+        if self._look_first and not self._last_full:
+            async with self._db.read() as tx:
+                if not await DeliveryQueue(tx).any_due(now=now, listen=listen):
+                    return [], {}, {}
+        async with self._db.transaction() as tx:
+            claimed = await DeliveryQueue(tx).claim(
+                Lease(token, now + self._config.lease), now=now, limit=limit, listen=listen
+            )
+        self._last_full = len(claimed) == limit
+        if not claimed:
+            return [], {}, {}
+        # The endpoints are read after the claim's commit, not inside it: the leases already
+        # hold the rows, and on SQLite every statement in a write transaction holds up every
+        # other writer (the publisher, this worker's records).
+        async with self._db.read() as tx:
+            targets = await load_targets(tx, claimed, self._webhooks, self._box, now)
+            origins = await _origins(tx, claimed) if tracing.enabled() else {}
+        ended = [
+            d.id
+            for d in claimed
+            if isinstance(t := targets[d.endpoint_key], Unavailable) and t.fail
+        ]
+        if ended:
+            async with self._db.transaction() as tx:
+                await DeliveryQueue(tx).fail_leased(
+                    ended, token, reason=REASON_ENDPOINT_DISABLED, now=now
+                )
+        return claimed, targets, origins
+
     async def _claim(self, limit: int) -> int:
         now = self._clock()
         token = secrets.token_hex(16)
-        async with self._db.transaction() as tx:
-            queue = DeliveryQueue(tx)
-            claimed = await queue.claim(
-                Lease(token, now + self._config.lease),
-                now=now,
-                limit=limit,
-                listen=_CLAIM_LISTEN[self._config.targets],
-            )
-            if not claimed:
-                return 0
-            targets = await load_targets(tx, claimed, self._webhooks, self._box, now)
-            ended = [
-                d.id
-                for d in claimed
-                if isinstance(t := targets[d.endpoint_key], Unavailable) and t.fail
-            ]
-            await queue.fail_leased(ended, token, reason=REASON_ENDPOINT_DISABLED, now=now)
-            origins = await _origins(tx, claimed) if tracing.enabled() else {}
+        claimed, targets, origins = await self._take(limit, now, token)
+        if not claimed:
+            return 0
         releases: list[Release] = []
         sends: list[Job] = []
         mono = time.monotonic()

@@ -22,12 +22,28 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
+from sqlalchemy.dialects import sqlite
 
 from livehook.domain import profiles
 from livehook.domain.deliveries import PENDING, Attempt, Delivery, DeliveryHead
 from livehook.storage import delivery_queue_sql as sql
 from livehook.storage.database import Database, Transaction
 from livehook.storage.records import from_row, values_of
+from livehook.storage.types import UTCDateTime
+
+# A time as SQLite's column stores it, by UTCDateTime's own conversion: values inside a JSON
+# parameter bypass the column's type, and the text must sort and compare with every other time.
+_SQLITE_DIALECT = sqlite.dialect()
+_SQLITE_BIND = UTCDateTime().dialect_impl(_SQLITE_DIALECT).bind_processor(_SQLITE_DIALECT)
+
+
+def _sqlite_time(value: datetime | None) -> Any:
+    return value if _SQLITE_BIND is None else _SQLITE_BIND(value)
+
+
+def _json(rows: list[list[Any]]) -> str:
+    return orjson.dumps(rows).decode()
+
 
 RedeliverResult = Literal["queued", "in_flight", "pruned", "not_found"]
 
@@ -180,15 +196,14 @@ class DeliveryQueue:
             stmt = sql.CLAIM_POSTGRES[listen]
             rows = (await self._conn.execute(stmt, params)).all()
         else:
-            due, take, read = sql.CLAIM_SQLITE[listen]
-            ids = list((await self._conn.execute(due, params)).scalars())
-            if not ids:
-                return []
-            taken = list((await self._conn.execute(take, {**params, "b_ids": ids})).scalars())
-            if not taken:
-                return []
-            rows = (await self._conn.execute(read, {"b_ids": taken})).all()
+            rows = (await self._conn.execute(sql.CLAIM_SQLITE[listen], params)).all()
         return sorted((from_row(Delivery, r) for r in rows), key=lambda d: d.id)
+
+    async def any_due(self, *, now: datetime, listen: bool | None = None) -> bool:
+        """Whether ``claim`` would find a row now (``listen`` as there). Safe in a read-only
+        transaction."""
+        params = {"b_now": now}
+        return (await self._conn.execute(sql.ANY_DUE[listen], params)).first() is not None
 
     async def release(self, releases: Sequence[Release], *, now: datetime) -> None:
         """Give leased rows back, each due again at its ``at``; no attempt is counted."""
@@ -217,23 +232,20 @@ class DeliveryQueue:
             written = set((await self._conn.execute(sql.FINISH_POSTGRES, arrays)).scalars())
             kept = [o for o in outcomes if o.delivery_id in written]
         else:
-            held = await self._conn.execute(
-                sql.LEASED_SQLITE, {"b_ids": [o.delivery_id for o in outcomes]}
-            )
-            tokens = {row.id: row.lease_token for row in held}
-            kept = [o for o in outcomes if tokens.get(o.delivery_id) == o.token]
-            if kept:
-                await self._conn.execute(
-                    sql.FINISH_SQLITE,
-                    [
-                        {
-                            "b_id": o.delivery_id,
-                            "b_token": o.token,
-                            **{f"b_{name}": value for name, value in o.columns().items()},
-                        }
-                        for o in kept
-                    ],
-                )
+            rows = [
+                [
+                    o.delivery_id,
+                    o.token,
+                    *(
+                        _sqlite_time(value) if name in sql.OUTCOME_TIMES else value
+                        for name, value in o.columns().items()
+                    ),
+                ]
+                for o in outcomes
+            ]
+            stmt = sql.FINISH_SQLITE
+            written = set((await self._conn.execute(stmt, {"b_rows": _json(rows)})).scalars())
+            kept = [o for o in outcomes if o.delivery_id in written]
         await self._add_attempts([o.attempt for o in kept])
         return {o.delivery_id for o in kept}
 
@@ -242,7 +254,14 @@ class DeliveryQueue:
             return
         rows = [attempt_values(a) for a in new]
         if not self._postgres:
-            await self._conn.execute(sql.ADD_ATTEMPTS_SQLITE, rows)
+            table = [
+                [
+                    _sqlite_time(row[name]) if name in sql.ATTEMPT_TIMES else row[name]
+                    for name in sql.ATTEMPT_NAMES
+                ]
+                for row in rows
+            ]
+            await self._conn.execute(sql.ADD_ATTEMPTS_SQLITE, {"b_rows": _json(table)})
             return
         for row in rows:
             row["request_headers"] = orjson.dumps(row["request_headers"]).decode()

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     Select,
+    Text,
     and_,
     bindparam,
     case,
@@ -49,7 +50,7 @@ from livehook.domain.deliveries import (
 )
 from livehook.domain.listening import LISTEN_URL_SCHEME
 from livehook.storage.records import field_names
-from livehook.storage.tables import attempts, deliveries, delivery_bodies
+from livehook.storage.tables import deliveries, delivery_bodies
 from livehook.storage.types import UTCDateTime
 
 # LISTEN on this channel to hear about new deliveries; the payload is empty.
@@ -143,20 +144,25 @@ def claim_postgres(*where: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def claim_sqlite(*where: ColumnElement[bool]) -> tuple[Select[Any], Update, Select[Any]]:
-    """Three statements: SQLAlchemy's SQLite compiler drops FOR UPDATE, and none is needed: every
-    transaction began with BEGIN IMMEDIATE (storage/engines.py), so no other writer runs between
-    them. The update checks the conditions again all the same; then the rows with their bodies."""
-    lease = (
+def claim_sqlite(*where: ColumnElement[bool]) -> Update:
+    """One statement, rows and bodies: SQLite materialises the ``IN`` sub-select once, and no
+    other writer runs meanwhile (every write transaction began with BEGIN IMMEDIATE,
+    storage/engines.py), so what it picks is what it leases. Each statement of a transaction is
+    a few hops to the driver's thread and back through a busy event loop while the write lock is
+    held, so the claim is one, not a pick, a lease and a read. (SQLAlchemy's SQLite compiler drops
+    FOR UPDATE; none is needed.)"""
+    # Spelled out: SQLAlchemy renders RETURNING's columns without their table, which inside a
+    # sub-select would leave ``id`` to mean either table's.
+    body = literal_column(
+        "(SELECT b.body FROM delivery_bodies AS b WHERE b.id = deliveries.body_id)", Text()
+    ).label("request_body")
+    return (
         update(deliveries)
-        .where(
-            deliveries.c.id.in_(_IDS), IS_PENDING, deliveries.c.next_attempt_at <= _NOW, _UNLEASED
-        )
+        # Not correlated: the sub-select reads the table the update writes, on its own.
+        .where(deliveries.c.id.in_(_due(*where).correlate(None)))
         .values(**_LEASE)
-        .returning(deliveries.c.id)
+        .returning(*_ROW_COLUMNS, body)
     )
-    read = select(*DELIVERY_COLUMNS).select_from(WITH_BODY).where(deliveries.c.id.in_(_IDS))
-    return _due(*where), lease, read
 
 
 # Which targets a claim takes (``DeliveryQueue.claim``'s ``listen``): None, every one; True, only
@@ -169,6 +175,8 @@ _TARGETS: dict[bool | None, tuple[ColumnElement[bool], ...]] = {
     False: (not_(_TO_LISTENER),),
 }
 CLAIM_POSTGRES = {listen: claim_postgres(*where) for listen, where in _TARGETS.items()}
+# Whether any row is due, read from the due index alone: SQLite's look before a claim.
+ANY_DUE = {listen: _due(*where).limit(1) for listen, where in _TARGETS.items()}
 CLAIM_SQLITE = {listen: claim_sqlite(*where) for listen, where in _TARGETS.items()}
 
 # --- release, finish, fail -------------------------------------------------------------------
@@ -199,20 +207,27 @@ FINISH_POSTGRES = text(
     + ", ".join(name for name, _ in OUTCOME_COLUMNS)
     + ") WHERE d.id = v.id AND d.lease_token = v.token AND d.status = 'pending' RETURNING d.id"
 )
-# SQLite: first which rows of the batch are leased by which token (the transaction holds the
-# write lock), then an executemany over those still held.
-LEASED_SQLITE = (
-    select(deliveries.c.id, deliveries.c.lease_token)
-    .where(deliveries.c.id.in_(_IDS), IS_PENDING, deliveries.c.lease_token.is_not(None))
-    .with_for_update()
+# SQLite: the same in one statement over a JSON array of rows (``[id, token, *outcome]``, the
+# times already as the column stores them), rather than a read of the leases and an
+# executemany: each statement costs hops to the driver's thread through the worker's busy event
+# loop while the write lock is held, and an executemany binds every row's values in Python.
+_OUTCOME_TEXT = ("id", "token", *(name for name, _ in OUTCOME_COLUMNS))
+
+
+def _json_rows(names: tuple[str, ...], param: str) -> str:
+    """A sub-select reading the JSON array of arrays ``:param`` as rows with ``names``."""
+    picks = ", ".join(f"json_extract(value, '$[{n}]') AS {name}" for n, name in enumerate(names))
+    return f"SELECT {picks} FROM json_each(:{param})"
+
+
+FINISH_SQLITE = text(
+    "UPDATE deliveries SET lease_token = NULL, lease_expires_at = NULL, "
+    + ", ".join(f"{name} = v.{name}" for name, _ in OUTCOME_COLUMNS)
+    + f" FROM ({_json_rows(_OUTCOME_TEXT, 'b_rows')}) AS v"
+    + " WHERE deliveries.id = v.id AND deliveries.lease_token = v.token"
+    + " AND deliveries.status = 'pending' RETURNING deliveries.id"
 )
-FINISH_SQLITE = _leased_row().values(
-    **_NO_LEASE,
-    **{
-        name: _time(f"b_{name}") if kind == "timestamptz" else bindparam(f"b_{name}")
-        for name, kind in OUTCOME_COLUMNS
-    },
-)
+OUTCOME_TIMES = frozenset(name for name, kind in OUTCOME_COLUMNS if kind == "timestamptz")
 
 # A batch of attempts in one statement over arrays (an executemany inserts row by row); the
 # headers travel as JSON text and become JSONB in the select list.
@@ -241,7 +256,12 @@ ADD_ATTEMPTS_POSTGRES = text(
     + ", ".join(ATTEMPT_NAMES)
     + ")"
 )
-ADD_ATTEMPTS_SQLITE = insert(attempts)
+# SQLite: one statement over a JSON array of rows too; the headers are JSON already and go in
+# as their text.
+ADD_ATTEMPTS_SQLITE = text(
+    f"INSERT INTO attempts ({', '.join(ATTEMPT_NAMES)}) {_json_rows(ATTEMPT_NAMES, 'b_rows')}"
+)
+ATTEMPT_TIMES = frozenset(name for name, kind, _ in _ATTEMPT_COLUMNS if kind == "timestamptz")
 
 _ENDED = {
     "status": FAILED,
