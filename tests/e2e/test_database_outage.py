@@ -120,7 +120,7 @@ async def test_sigterm_on_serve_lets_its_sends_in_flight_finish_and_be_recorded(
                         await api.post("/v1/sessions", json={"model": "mixed-30-v2"}), 201
                     )
                     data(await api.post(f"/v1/sessions/{session['id']}/result", json=LIVE))
-                await receiver.wait_for(3, within=10)
+                await receiver.wait_for(3, within=60)
             # SIGTERM while the receiver still holds the three sends (it answers in 2 s).
             server.proc.send_signal(signal.SIGTERM)
             await asyncio.to_thread(server.proc.wait, 15)

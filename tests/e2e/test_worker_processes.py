@@ -44,11 +44,26 @@ def worker_env(settings: Settings) -> dict[str, str]:
     return env_sharing(settings)
 
 
+_STARTED: list[asyncio.subprocess.Process] = []
+
+
+@pytest.fixture(autouse=True)
+async def _no_worker_outlives_its_test() -> AsyncIterator[None]:
+    """A test that fails before stopping its workers must not leave them running: they would
+    keep sending (its PostgreSQL database is then retired, not reused: databases.py)."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def start_worker(
     settings: Settings, tmp_path: Path, *args: str
 ) -> asyncio.subprocess.Process:
     with (tmp_path / f"worker-{time.monotonic_ns()}.log").open("wb") as log:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             *LIVEHOOK,
             "worker",
             *args,
@@ -56,6 +71,8 @@ async def start_worker(
             stdout=asyncio.subprocess.DEVNULL,
             stderr=log,
         )
+    _STARTED.append(process)
+    return process
 
 
 async def test_a_worker_killed_mid_batch_loses_nothing_another_finishes_the_work(
@@ -70,7 +87,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_another_finishes_the_work
     deliveries = [await enqueue(services, account, webhook=hook.webhook) for _ in range(20)]
     process = await start_worker(settings, tmp_path)
     try:
-        await receiver.wait_for(10, within=20)  # its per-endpoint cap, all in flight
+        await receiver.wait_for(10, within=60)  # its per-endpoint cap, all in flight
     finally:
         process.kill()  # SIGKILL: no chance to hand anything back
         await process.wait()
@@ -118,7 +135,7 @@ async def test_sigterm_lets_sends_in_flight_finish_and_be_recorded_then_exits(
         hook = await new_webhook(services, account, receiver.url("/slow"))
         deliveries = [await enqueue(services, account, webhook=hook.webhook) for _ in range(4)]
         process = await start_worker(settings, tmp_path)
-        await receiver.wait_for(4, within=20)
+        await receiver.wait_for(4, within=60)
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 15)
     assert code == 0

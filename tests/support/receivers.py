@@ -59,8 +59,9 @@ class Receiver:
     def counts_by_event(self) -> Counter[str]:
         return Counter(r.event_id or "" for r in self.received)
 
-    async def wait_for(self, count: int, within: float = 10.0, path: str | None = None) -> None:
-        """Until ``count`` requests (to ``path``, if given) have arrived, for ``within`` s."""
+    async def wait_for(self, count: int, within: float = 30.0, path: str | None = None) -> None:
+        """Until ``count`` requests (to ``path``, if given) have arrived, for ``within`` s (a bound
+        against a hang, generous: on a loaded machine a subprocess worker starts slowly)."""
         async with asyncio.timeout(within):
             while len(self.at(path) if path else self.received) < count:
                 self.arrived.clear()
