@@ -151,7 +151,7 @@ def worker(
 
     # No check before each transaction: a dropped connection fails one claim or record, which
     # is logged and tried again (leases keep the rows), and the claim path saves a round trip.
-    attempts = with_services(work, pre_ping=False)
+    attempts = with_services(work, pre_ping=False, fast_loop=True)
     if burst:
         console.print(f"[green]✓[/] nothing left to send: {attempts} attempts made")
 

@@ -17,6 +17,7 @@ from livehook.commands.common import redacted_database_url
 from livehook.composition import build_app, build_services, worker_processes
 from livehook.config import SECRET_KEY_FILE, Settings
 from livehook.logs import configure_logging
+from livehook.loops import uvicorn_choices
 from livehook.portal.welcome import print_sign_in_link
 from livehook.services.registry import Services
 from livehook.sockets import bind_tcp
@@ -134,6 +135,7 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
     )
     if processes:
         _run_beside(app, WorkerProcesses(processes))
+    loop, http = uvicorn_choices()  # uvloop and httptools when installed
     config = uvicorn.Config(
         app,
         host=host,
@@ -142,6 +144,8 @@ def run_server(settings: Settings, *, host: str, port: int, console: Console) ->
         access_log=False,  # livehook writes its own access line, with the request id
         log_config=None,  # uvicorn's lines go through livehook's logging set-up
         lifespan="on",
+        loop=loop,
+        http=http,
     )
     server = uvicorn.Server(config)
     # The app and its imports live as long as the process: out of the collector's passes

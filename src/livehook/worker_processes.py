@@ -194,6 +194,7 @@ def report_metrics(worker_metrics: Iterable[MetricWrapperBase]) -> bytes:
 def main() -> None:
     """A worker process of serve: every target but `livehook listen`, until SIGTERM or until
     serve is gone."""
+    from livehook import loops
     from livehook.logs import configure_logging
     from livehook.tracing import configure_tracing
 
@@ -202,7 +203,7 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     configure_tracing()
-    asyncio.run(_work(settings))
+    loops.run(_work(settings))
 
 
 async def _work(settings: Settings) -> None:

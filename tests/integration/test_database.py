@@ -1,12 +1,18 @@
-"""The database handle: reads run on their own snapshot, beside an open write."""
+"""The database handle: reads run on their own snapshot, beside an open write; a connection
+the server closed is replaced before anyone uses it."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 
+import asyncpg
+import pytest
+from sqlalchemy import text
+
 from livehook.domain.accounts import Account
 from livehook.storage.database import Database
+from livehook.storage.notify import asyncpg_dsn
 from livehook.storage.repositories.accounts import AccountRepository
 
 # Long enough never to trip on a loaded machine; a read queued behind the write never ends.
@@ -37,3 +43,42 @@ async def test_reads_run_side_by_side(db: Database) -> None:
 async def _count(db: Database) -> int:
     async with db.read() as tx:
         return await AccountRepository(tx).count()
+
+
+async def _single_read_name(db: Database, name: str) -> Account | None:
+    async with db.single_read() as tx:
+        return await AccountRepository(tx).by_name(name)
+
+
+async def test_a_single_read_runs_while_a_write_is_open_and_sees_only_what_was_committed(
+    db: Database,
+) -> None:
+    account = Account(id="acct_single", name="single", created_at=datetime.now(UTC))
+    async with db.transaction() as tx:
+        await AccountRepository(tx).add(account)
+        assert await asyncio.wait_for(_single_read_name(db, "single"), _HANG) is None
+    assert await _single_read_name(db, "single") == account
+    # It leaves no transaction open behind it: a write after it goes through.
+    async with db.transaction() as tx:
+        await AccountRepository(tx).add(
+            Account(id="acct_after", name="after", created_at=datetime.now(UTC))
+        )
+    assert await _single_read_name(db, "after") is not None
+
+
+@pytest.mark.parametrize("database_template", ["postgres"], indirect=True)
+async def test_a_pooled_connection_the_server_closed_is_replaced_before_use(db: Database) -> None:
+    async with db.single_read() as tx:
+        pooled = (await tx.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    # As a server restart does to every connection: the server closes this one (from a
+    # connection of its own, outside the pool).
+    admin = await asyncpg.connect(asyncpg_dsn(db.engine))
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pooled) is True
+    finally:
+        await admin.close()
+    for _ in range(2):  # the next read and the next write both succeed, on a new connection
+        async with db.single_read() as tx:
+            assert await AccountRepository(tx).count() == 0
+        async with db.transaction() as tx:
+            assert await AccountRepository(tx).count() == 0

@@ -21,7 +21,9 @@ _authorization = APIKeyHeader(
 _SCHEMES = ("bearer", "apikey")
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are ``async def`` even where they do not await: FastAPI runs a plain
+# ``def`` dependency in its thread pool, a thread hand-off on every request for nothing.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 

@@ -10,7 +10,7 @@ from livehook.api.schemas.common import AwareUtcTime
 from livehook.storage.repositories.delivery_log import DeliveryFilters
 
 
-def delivery_filters(
+async def delivery_filters(  # async: a plain def would run in FastAPI's thread pool
     event: Annotated[str | None, Query(max_length=64, description="Event type.")] = None,
     model: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[Literal["pending", "succeeded", "failed"] | None, Query()] = None,

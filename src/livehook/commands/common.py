@@ -45,11 +45,18 @@ def load_settings() -> Settings:
 
 
 def with_services(
-    work: Callable[[Services], Awaitable[T]], *, migrate: bool = False, pre_ping: bool = True
+    work: Callable[[Services], Awaitable[T]],
+    *,
+    migrate: bool = False,
+    pre_ping: bool = True,
+    fast_loop: bool = False,
 ) -> T:
-    """Build the services, run ``work``, dispose of the engine; errors become clean exits."""
+    """Build the services, run ``work``, dispose of the engine; errors become clean exits.
+    ``fast_loop``: on uvloop when installed (a long-running command; a quick one need not load
+    it)."""
     import asyncio
 
+    from livehook import loops
     from livehook.composition import build_services
     from livehook.config import ConfigError
     from livehook.services.errors import ServiceError
@@ -67,7 +74,7 @@ def with_services(
             await services.db.dispose()
 
     try:
-        return asyncio.run(run())
+        return loops.run(run()) if fast_loop else asyncio.run(run())
     except ServiceError as exc:
         raise fail(exc.message) from None
 

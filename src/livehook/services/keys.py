@@ -104,7 +104,8 @@ class KeyService:
         return await repo.by_name(name)
 
     async def authenticate(self, plaintext: str) -> Principal | None:
-        async with self._db.read() as tx:
+        # Every API request: one indexed lookup, and a revocation takes effect on the next one.
+        async with self._db.single_read() as tx:
             return await ApiKeyRepository(tx).principal_for_hash(hash_api_key(plaintext))
 
     async def list_page(

@@ -47,6 +47,7 @@ class Database:
         self._sqlite_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # The same pool; its connections begin deferred on SQLite (see ``engines.py``).
         self._snapshots = engine.execution_options(**{SNAPSHOT_OPTION: True})
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Database:
@@ -81,6 +82,14 @@ class Database:
         """A transaction that only reads: one consistent snapshot, outside SQLite's write queue.
         Nothing in it may write (on SQLite a write here could fail with SQLITE_BUSY)."""
         async with self._guarded(), self._snapshots.begin() as conn:
+            yield Transaction(conn)
+
+    @asynccontextmanager
+    async def single_read(self) -> AsyncIterator[Transaction]:
+        """One read statement with no transaction around it: a statement alone already reads
+        one consistent snapshot, and on PostgreSQL it saves the BEGIN and COMMIT round trips
+        (the API's key lookup, on every request). More than one statement needs ``read()``."""
+        async with self._guarded(), self._autocommit.connect() as conn:
             yield Transaction(conn)
 
     @asynccontextmanager

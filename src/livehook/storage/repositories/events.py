@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from livehook.domain.sessions import Event, EventQuery
 from livehook.storage.database import Transaction
@@ -15,6 +15,14 @@ from livehook.storage.tables import events
 
 # Every column but the trace context, which only the delivery's span reads.
 EVENT_COLUMNS = columns_for(events, Event)
+
+
+# Read after every report: built once (see repositories/sessions.py).
+_FOR_SESSION = (
+    select(*EVENT_COLUMNS)
+    .where(events.c.session_id == bindparam("session_id"))
+    .order_by(events.c.created_at, events.c.id)
+)
 
 
 def _row(event: Event) -> dict[str, Any]:
@@ -47,12 +55,8 @@ class EventRepository:
         return from_row(Event, row) if row else None
 
     async def for_session(self, session_id: str) -> list[Event]:
-        query = (
-            select(*EVENT_COLUMNS)
-            .where(events.c.session_id == session_id)
-            .order_by(events.c.created_at, events.c.id)
-        )
-        return [from_row(Event, r) for r in (await self._conn.execute(query)).all()]
+        rows = (await self._conn.execute(_FOR_SESSION, {"session_id": session_id})).all()
+        return [from_row(Event, r) for r in rows]
 
     async def list_page(
         self,

@@ -7,13 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from livehook.domain.webhooks import Webhook
 from livehook.storage.database import Transaction
 from livehook.storage.records import columns_for, from_row, from_row_part, values_of
 from livehook.storage.tables import webhook_secrets, webhooks
+
+# The fan-out's candidates, read on every report: built once (see repositories/sessions.py).
+_ACTIVE_FOR_KEY = select(webhooks).where(
+    webhooks.c.api_key_id == bindparam("api_key_id"), webhooks.c.status == "active"
+)
 
 
 class DuplicateWebhookError(Exception):
@@ -125,10 +130,8 @@ class WebhookRepository:
 
     async def active_for_key(self, api_key_id: str) -> list[Webhook]:
         """The fan-out candidates of one API key (filters are applied by the caller)."""
-        query = select(webhooks).where(
-            webhooks.c.api_key_id == api_key_id, webhooks.c.status == "active"
-        )
-        return [_to_webhook(r, self._decode) for r in (await self._conn.execute(query)).all()]
+        rows = (await self._conn.execute(_ACTIVE_FOR_KEY, {"api_key_id": api_key_id})).all()
+        return [_to_webhook(r, self._decode) for r in rows]
 
     async def active_for_account(self, account_id: str) -> list[Webhook]:
         query = select(webhooks).where(
