@@ -33,7 +33,7 @@ class TcpProxy:
         self._call(self._listen())
 
     def stop(self) -> None:
-        self._call(self._cut())
+        self._call(self._shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -54,15 +54,33 @@ class TcpProxy:
             writer.transport.abort()
         self._writers.clear()
 
+    async def _shutdown(self) -> None:
+        await self._cut()
+        # A connection accepted a moment ago may still be connecting upstream: end it here, so
+        # no socket outlives the loop (it would be an unclosed-transport warning in a later test).
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)  # at once: a cut while connecting upstream drops it too
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
+        except (OSError, asyncio.CancelledError):
             writer.transport.abort()
+            self._writers.discard(writer)
             return
-        self._writers |= {writer, up_writer}
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-        self._writers -= {writer, up_writer}
+        if writer.transport.is_closing():  # cut while connecting upstream
+            up_writer.transport.abort()
+            return
+        self._writers.add(up_writer)
+        try:
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        finally:
+            for each in (writer, up_writer):
+                each.transport.abort()
+                self._writers.discard(each)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
