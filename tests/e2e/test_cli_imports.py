@@ -61,8 +61,15 @@ print("\\n" + json.dumps(sorted(sys.modules)))
 
 
 def _modules_loaded_by(home: Path, *args: str) -> set[str]:
+    loaded = _modules_after(RUN_AND_LIST, home, *args)
+    assert "livehook.cli" in loaded  # the command really ran in this interpreter
+    return loaded
+
+
+def _modules_after(script: str, home: Path, *args: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``script``, which prints them last."""
     done = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LIST, *args],
+        [sys.executable, "-c", script, *args],
         env=env_for(home),
         capture_output=True,
         text=True,
@@ -70,9 +77,7 @@ def _modules_loaded_by(home: Path, *args: str) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
-    assert "livehook.cli" in loaded  # the command really ran in this interpreter
-    return loaded
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def _loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
@@ -161,16 +166,7 @@ print(json.dumps(sorted(sys.modules)))
 def test_the_app_serve_builds_loads_no_mcp_sdk_until_mcp_is_asked_for(tmp_path: Path) -> None:
     """`serve` starts without the MCP SDK (about 1.7 s of CPU): `/mcp` loads it on first use
     (tests/integration/test_mcp_http.py and tests/e2e/test_mcp.py show it then answers)."""
-    done = subprocess.run(
-        [sys.executable, "-c", BUILD_APP_AND_LIST, str(tmp_path / "home")],
-        env=env_for(tmp_path / "home"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    loaded = _modules_after(BUILD_APP_AND_LIST, tmp_path / "home", str(tmp_path / "home"))
     assert "livehook.api.app" in loaded and "livehook.mcp_server.http" in loaded
     assert (
         _loaded(loaded, ("mcp", "livehook.mcp_server.server", "livehook.mcp_server.access")) == []

@@ -19,20 +19,31 @@ from livehook.storage.repositories.accounts import AccountRepository
 _HANG = 30
 
 
-async def _names(db: Database, name: str) -> Account | None:
-    async with db.read() as tx:
+# A snapshot of several statements, and one statement alone (the API's key lookup).
+READS = ("read", "single_read")
+
+
+async def _named(db: Database, name: str, read: str = "read") -> Account | None:
+    async with getattr(db, read)() as tx:
         return await AccountRepository(tx).by_name(name)
 
 
+@pytest.mark.parametrize("read", READS)
 async def test_a_read_runs_while_a_write_is_open_and_sees_only_what_was_committed(
-    db: Database,
+    db: Database, read: str
 ) -> None:
     account = Account(id="acct_snapshot", name="snapshot", created_at=datetime.now(UTC))
     async with db.transaction() as tx:
         await AccountRepository(tx).add(account)
         # Within the open write (holding SQLite's write lock and this process's turn).
-        assert await asyncio.wait_for(_names(db, "snapshot"), _HANG) is None
-    assert await _names(db, "snapshot") == account
+        assert await asyncio.wait_for(_named(db, "snapshot", read), _HANG) is None
+    assert await _named(db, "snapshot", read) == account
+    # It leaves no transaction open behind it: a write after it goes through.
+    async with db.transaction() as tx:
+        await AccountRepository(tx).add(
+            Account(id="acct_after", name="after", created_at=datetime.now(UTC))
+        )
+    assert await _named(db, "after", read) is not None
 
 
 async def test_reads_run_side_by_side(db: Database) -> None:
@@ -43,27 +54,6 @@ async def test_reads_run_side_by_side(db: Database) -> None:
 async def _count(db: Database) -> int:
     async with db.read() as tx:
         return await AccountRepository(tx).count()
-
-
-async def _single_read_name(db: Database, name: str) -> Account | None:
-    async with db.single_read() as tx:
-        return await AccountRepository(tx).by_name(name)
-
-
-async def test_a_single_read_runs_while_a_write_is_open_and_sees_only_what_was_committed(
-    db: Database,
-) -> None:
-    account = Account(id="acct_single", name="single", created_at=datetime.now(UTC))
-    async with db.transaction() as tx:
-        await AccountRepository(tx).add(account)
-        assert await asyncio.wait_for(_single_read_name(db, "single"), _HANG) is None
-    assert await _single_read_name(db, "single") == account
-    # It leaves no transaction open behind it: a write after it goes through.
-    async with db.transaction() as tx:
-        await AccountRepository(tx).add(
-            Account(id="acct_after", name="after", created_at=datetime.now(UTC))
-        )
-    assert await _single_read_name(db, "after") is not None
 
 
 @pytest.mark.parametrize("database_template", ["postgres"], indirect=True)
