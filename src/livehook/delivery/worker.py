@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 import random
 import secrets
@@ -33,7 +32,6 @@ from livehook.delivery.config import (
     BURST_WAIT,
     MAX_UNRECORDED,
     MAX_WAITING_PER_SLOT,
-    RECORD_BATCH,
     UNAVAILABLE_RETRY,
     Targets,
     WorkerConfig,
@@ -46,9 +44,9 @@ from livehook.delivery.dispatch import (
     Unavailable,
     decide,
     load_targets,
-    record_attempts,
     send_attempt,
 )
+from livehook.delivery.group_commit import GroupCommit
 from livehook.delivery.limits import EndpointLimits
 from livehook.delivery.sender import Sender
 from livehook.domain.deliveries import REASON_ENDPOINT_DISABLED, Delivery
@@ -93,12 +91,10 @@ class Worker:
         self._clock = clock
         self._rand = rand
         self.wakeup = wakeup or Wakeup()
-        self._new_id = new_id
         self._limits: EndpointLimits[Job] = EndpointLimits(self._config.limits)
         self._tasks: set[asyncio.Task[None]] = set()  # sending or waiting to be recorded
         self._sending = 0  # of those, requests not answered yet: what the concurrency bounds
-        self._to_record: list[tuple[Finished, asyncio.Future[int | None]]] = []
-        self._recorder: asyncio.Task[None] | None = None
+        self._records = GroupCommit(db, new_id=new_id, disable_after=self._config.disable_after)
         self._stopping = False
         self._next_prune = 0.0
         self._more_due = False  # the last fill stopped for want of room, not of due rows
@@ -364,7 +360,7 @@ class Worker:
                 self._answered(key)
             decision = decide(job, sent, self._rand())
             metrics.observe_attempt(decision.kind, sent.result.status, sent.result.duration_ms)
-            queued = await self._record(Finished(job, sent, decision, opened_until))
+            queued = await self._records.record(Finished(job, sent, decision, opened_until))
             if queued is None:
                 log.warning("lease lost before the attempt was recorded", delivery=job.delivery_id)
             else:
@@ -388,39 +384,6 @@ class Worker:
             if not answered:
                 self._answered(key)
             self._recorded()
-
-    async def _record(self, finished: Finished) -> int | None:
-        """Record ``finished`` with whatever else finished meanwhile: one transaction per
-        batch (group commit). While one batch is written the next gathers, so a lone attempt
-        is written at once and a busy worker writes many per commit."""
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._to_record.append((finished, future))
-        if self._recorder is None or self._recorder.done():
-            # A context of its own, not the delivery's whose attempt happened to start it.
-            self._recorder = asyncio.create_task(
-                self._write_records(), name="livehook-record", context=contextvars.Context()
-            )
-        return await future
-
-    async def _write_records(self) -> None:
-        while self._to_record:
-            batch = self._to_record[:RECORD_BATCH]
-            del self._to_record[:RECORD_BATCH]
-            try:
-                results = await record_attempts(
-                    self._db,
-                    [finished for finished, _ in batch],
-                    new_id=self._new_id,
-                    disable_after=self._config.disable_after,
-                )
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
 
     def _answered(self, key: str) -> None:
         """A slot of ``key`` is free: its line moves on, or the loop may claim more."""
