@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import psutil  # type: ignore[import-untyped]  # stubs are types-psutil, not installed
+from sqlalchemy import func, select, text
 
 from bench.celery_peer import ProcessTreePeakRss
 from bench.limit import delivery_payload
@@ -214,6 +215,77 @@ class Workers:
     def peak_mb(self) -> float:
         """Sum of each process tree's peak RSS: an upper bound of what they held at once."""
         return sum(w.rss.peak_mb for w in self.processes)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the worker processes have spent so far."""
+        return sum(_cpu_s(w.process.pid) for w in self.processes)
+
+    def summaries(self) -> list[str]:
+        """Each stopped worker's own count of claims and rows handed back (its last line)."""
+        found: list[str] = []
+        for w in self.processes:
+            lines = [
+                line
+                for line in w.log.read_text(errors="replace").splitlines()
+                if "livehook worker stopped:" in line
+            ]
+            found.extend(line.split("stopped: ", 1)[1] for line in lines[-1:])
+        return found
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
+@dataclass
+class CpuSplit:
+    """CPU seconds spent during a measurement by the worker processes, the database server's
+    backends of the scenario's database (PostgreSQL; SQLite runs inside the processes) and this
+    process (the publisher). The machine is shared: rates are noisy, CPU per delivery is not."""
+
+    worker_s: float
+    database_s: float
+    publisher_s: float
+
+    def per_delivery(self, deliveries: int) -> str:
+        def us(seconds: float) -> str:
+            return f"{seconds / max(1, deliveries) * 1e6:,.0f}"
+
+        return (
+            f"CPU per delivery: worker {us(self.worker_s)} µs, database "
+            f"{us(self.database_s)} µs, publisher {us(self.publisher_s)} µs"
+        )
+
+
+class CpuMeter:
+    """Start at the beginning of a measurement, ``stop`` at its end (workers still running)."""
+
+    def __init__(self, db: Database, workers: Workers) -> None:
+        self._db = db
+        self._workers = workers
+        self._start: tuple[float, dict[int, float], float] = (0.0, {}, 0.0)
+
+    async def _backends(self) -> dict[int, float]:
+        if self._db.dialect != "postgresql":
+            return {}
+        async with self._db.transaction() as tx:
+            query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            pids = (await tx.conn.execute(text(query))).scalars().all()
+        return {int(pid): _cpu_s(int(pid)) for pid in pids}
+
+    async def start(self) -> None:
+        self._start = (self._workers.cpu_s(), await self._backends(), _cpu_s(os.getpid()))
+
+    async def stop(self) -> CpuSplit:
+        worker, backends, publisher = self._start
+        now = await self._backends()
+        # A backend that came and went in between is not counted: the pools keep theirs.
+        database = sum(cpu - backends.get(pid, 0.0) for pid, cpu in now.items())
+        return CpuSplit(self._workers.cpu_s() - worker, database, _cpu_s(os.getpid()) - publisher)
 
 
 @asynccontextmanager

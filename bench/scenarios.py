@@ -21,6 +21,7 @@ from sqlalchemy import text
 from bench.celery_peer import ProcessTreePeakRss
 from bench.harness import (
     Bench,
+    CpuMeter,
     bench_database,
     latencies_ms,
     publish,
@@ -59,27 +60,32 @@ def _rss_ok(peak_mb: float) -> bool:
 
 async def _throughput(
     context: ScenarioContext, urls: Sequence[str], events: int, *, timeout_s: int = 5
-) -> tuple[int, float, float, float]:
+) -> tuple[int, float, float, float, str]:
     """Publish ``events`` to every URL with a worker running; (succeeded, seconds, peak RSS MB,
-    publishing seconds). Only URLs under ``/ok/`` can succeed: the wait is for those."""
+    publishing seconds, a note of CPU per delivery and the workers' claims and hand-backs).
+    Only URLs under ``/ok/`` can succeed: the wait is for those."""
     expected = events * sum(1 for url in urls if "/ok/" in url)
     async with bench_database(context.database_url, urls, timeout_s) as bench:
         async with worker_processes(
             bench, context.database_url, context.work_dir, context.workers
         ) as workers:
+            cpu = CpuMeter(bench.db, workers)
+            await cpu.start()
             started = time.time()
             await publish(bench, events, batch=max(1, PUBLISH_BATCH // len(urls)))
             published = time.time() - started
             seen, ended = await wait_succeeded(
                 bench.db, context.receiver, expected, give_up_after=600
             )
-        return seen, ended - started, workers.peak_mb, published
+            split = await cpu.stop()
+        effort = "; ".join([split.per_delivery(seen), *workers.summaries()])
+        return seen, ended - started, workers.peak_mb, published, effort
 
 
 async def single_endpoint(context: ScenarioContext) -> Sequence[Row]:
     """Scenario 1: ``count`` events to one endpoint."""
     events = context.count
-    seen, seconds, rss, published = await _throughput(
+    seen, seconds, rss, published, effort = await _throughput(
         context, [context.receiver.url("/ok/single")], events
     )
     rate = seen / seconds if seconds else 0.0
@@ -95,7 +101,7 @@ async def single_endpoint(context: ScenarioContext) -> Sequence[Row]:
             peak_rss_mb=rss,
             target=THROUGHPUT_TARGET,
             met=met,
-            note=f"{events:,} events; publishing alone took {published:.1f} s",
+            note=f"{events:,} events; publishing alone took {published:.1f} s; {effort}",
         )
     ]
 
@@ -104,7 +110,7 @@ async def fan_out(context: ScenarioContext) -> Sequence[Row]:
     """Scenario 2: ``count / 20`` events (1,000 at the default) to 100 endpoints."""
     events = max(1, context.count // (100 if context.quick else 20))
     urls = [context.receiver.url(f"/ok/fan/{n}") for n in range(100)]
-    seen, seconds, rss, published = await _throughput(context, urls, events)
+    seen, seconds, rss, published, effort = await _throughput(context, urls, events)
     rate = seen / seconds if seconds else 0.0
     celery = context.celery.rate if context.celery else None
     met = meets_throughput_targets(rate, context.limit.rate, celery) and _rss_ok(rss)
@@ -117,7 +123,10 @@ async def fan_out(context: ScenarioContext) -> Sequence[Row]:
             peak_rss_mb=rss,
             target=THROUGHPUT_TARGET,
             met=met,
-            note=f"{events:,} events x 100 endpoints; publishing alone took {published:.1f} s",
+            note=(
+                f"{events:,} events x 100 endpoints; publishing alone took {published:.1f} s; "
+                f"{effort}"
+            ),
         )
     ]
 
@@ -129,7 +138,7 @@ async def faults(context: ScenarioContext) -> Sequence[Row]:
         context.receiver.url(f"/{'hang' if n < 2 else 'fail' if n < 6 else 'ok'}/faults/{n}")
         for n in range(20)
     ]
-    seen, seconds, rss, _ = await _throughput(context, urls, events, timeout_s=1)
+    seen, seconds, rss, _, effort = await _throughput(context, urls, events, timeout_s=1)
     rate = seen / seconds if seconds else 0.0
     base = _single_endpoint_rate.get(context.database)
     share = rate / base if base else None
@@ -146,7 +155,7 @@ async def faults(context: ScenarioContext) -> Sequence[Row]:
             met=met,
             note=(
                 f"{events:,} events x 20 endpoints, 2 hang, 4 answer 500; the 14 healthy "
-                f"delivered {rate:,.0f}/s, {against}"
+                f"delivered {rate:,.0f}/s, {against}; {effort}"
             ),
         )
     ]

@@ -147,6 +147,13 @@ def worker(
             if monitor is not None:
                 await monitor.stop()
             await runner.close()
+            if not burst:
+                err_console.print(
+                    f"livehook worker stopped: {runner.attempts_made} attempts, "
+                    f"{runner.claims} claims of {runner.rows_claimed} rows, "
+                    f"{runner.rows_released} rows handed back",
+                    soft_wrap=True,  # one line: the benchmark reads it
+                )
         return runner.attempts_made
 
     # No check before each transaction: a dropped connection fails one claim or record, which

@@ -106,6 +106,9 @@ class Worker:
         self._last_full = False
         self._until_idle = False
         self.attempts_made = 0  # attempts recorded by this worker
+        # Claim transactions, rows they leased and rows handed back unattempted: a row handed
+        # back and claimed again is work done twice (the benchmark prints these per delivery).
+        self.claims = self.rows_claimed = self.rows_released = 0
         self._returning: datetime | None = None  # when the rows released last come due
         self._run_task: asyncio.Task[None] | None = None
         self.listener: PostgresListener | SqliteWatcher | None = None  # while running
@@ -247,6 +250,8 @@ class Worker:
                 Lease(token, now + self._config.lease), now=now, limit=limit, listen=listen
             )
         self._last_full = len(claimed) == limit
+        self.claims += 1
+        self.rows_claimed += len(claimed)
         if not claimed:
             return [], {}, {}
         # The endpoints are read after the claim's commit, not inside it: the leases already
@@ -307,6 +312,7 @@ class Worker:
         now = self._clock()
         if returning:
             self._returning = max(r.at for r in releases)
+        self.rows_released += len(releases)
         async with self._db.transaction() as tx:
             await DeliveryQueue(tx).release(releases, now=now)
 
@@ -349,7 +355,11 @@ class Worker:
                 sent = await send_attempt(job, self._sender, self._clock)
             succeeded = sent.result.succeeded
             opened_until = self._limits.finish(
-                key, job.delivery_id, succeeded, self._clock(), time.monotonic()
+                key,
+                job.delivery_id,
+                succeeded,
+                self._clock(),
+                time.monotonic(),
             )
             booked = True
             if succeeded:
