@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import socket
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -375,6 +375,33 @@ async def test_a_hanging_endpoint_does_not_delay_a_healthy_one(
     finally:
         receiver.release.set()
         await worker.stop()
+
+
+async def test_a_busy_endpoint_answering_slower_keeps_its_slots_and_no_row_is_handed_back(
+    services: Services, make_worker: WorkerFactory, receiver: Receiver
+) -> None:
+    """Answers slower than FAST_ANSWER_S (as a busy worker's own loop makes every answer look)
+    stop the cap's growth without taking the earned slots away: the rows already claimed for
+    the endpoint go out from its line, none is handed back to be claimed again later."""
+    account = await new_account(services)
+    hook = await new_webhook(services, account, receiver.url("/slow"))
+    worker = make_worker(concurrency=60, limits=Limits(per_endpoint=2, max_per_endpoint=30))
+    receiver.slow_seconds = 0.0
+    # Each batch comes due at once and is claimed together, a line forming behind the cap.
+    for _ in range(20):
+        await enqueue(services, account, webhook=hook.webhook)
+    worker.start()
+    try:
+        await receiver.wait_for(20, within=60)  # fast answers with rows waiting: slots earned
+        receiver.slow_seconds = 0.4  # above FAST_ANSWER_S, well below SLOW_ANSWER_S
+        due = datetime.now(UTC) + timedelta(seconds=1)
+        for _ in range(60):
+            await enqueue(services, account, webhook=hook.webhook, now=due)
+        await receiver.wait_for(80, within=60)  # a guard against hanging only
+    finally:
+        await worker.stop()
+    assert worker.attempts_made == 80
+    assert worker.rows_released == 0
 
 
 async def test_dns_rebinding_is_refused_at_send_time_and_nothing_connects(

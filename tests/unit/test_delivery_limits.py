@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from livehook.delivery.limits import EndpointLimits, Limits
+from livehook.delivery.limits import FAST_ANSWER_S, SLOW_ANSWER_S, EndpointLimits, Limits
 from livehook.domain.breaker import BreakerPolicy
 
 T0 = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
@@ -102,11 +102,15 @@ class Busy:
         self._ids = itertools.count()
         self._in_flight: list[Item] = []
 
-    def answer(self, n: int, *, ok: bool = True, took: float = 0.01) -> None:
+    def answer(
+        self, n: int, *, ok: bool = True, took: float = 0.01, answer_s: float | None = None
+    ) -> None:
+        """``took``: since the slot was taken; ``answer_s``: the request's own duration."""
         for _ in range(n):
             while self.book.admit("a", item := Item(f"d{next(self._ids)}"), T0, 0.0)[0] == "send":
                 self._in_flight.append(item)
-            self.book.finish("a", self._in_flight.pop(0).delivery_id, ok, T0, took)
+            delivery_id = self._in_flight.pop(0).delivery_id
+            self.book.finish("a", delivery_id, ok, T0, took, answer_s=answer_s)
             self.book.drain_waiting()
 
 
@@ -126,7 +130,7 @@ def test_an_idle_endpoint_does_not_earn_slots_it_was_not_asked_for() -> None:
     assert book.cap_of("a") == 2
 
 
-def test_a_failure_halves_the_cap_and_a_slow_answer_resets_it_never_below_the_start() -> None:
+def test_a_failure_or_a_very_slow_answer_halves_the_cap_never_below_the_start() -> None:
     book = limits(per_endpoint=2, max_per_endpoint=64, hold_max_s=60.0)
     busy = Busy(book)
     busy.answer(30)
@@ -137,8 +141,39 @@ def test_a_failure_halves_the_cap_and_a_slow_answer_resets_it_never_below_the_st
     assert book.cap_of("a") == 2
     busy.answer(10)
     assert book.cap_of("a") == 12
-    busy.answer(5, took=2.0)  # the average answer time crosses FAST_ANSWER_S
+    busy.answer(1, took=SLOW_ANSWER_S + 0.5)  # a 2xx, but after longer than SLOW_ANSWER_S
+    assert book.cap_of("a") == 6
+    busy.answer(5, took=2.0)
     assert book.cap_of("a") == 2
+
+
+def test_slow_answers_stop_the_growth_without_taking_slots_away() -> None:
+    book = limits(per_endpoint=2, max_per_endpoint=64, hold_max_s=60.0)
+    busy = Busy(book)
+    busy.answer(20)
+    assert book.cap_of("a") == 22
+    # Slower than FAST_ANSWER_S (as when the worker's own loop is busy), not failing: once the
+    # moving average crosses it (the second such answer), the cap stays where it is.
+    slow = (FAST_ANSWER_S + SLOW_ANSWER_S) / 2
+    busy.answer(2, took=slow)
+    held = book.cap_of("a")
+    assert held >= 22
+    busy.answer(20, took=slow)
+    assert book.cap_of("a") == held
+    busy.answer(10)  # fast again: the average falls back under FAST_ANSWER_S and growth resumes
+    assert book.cap_of("a") > held
+
+
+def test_the_wait_before_the_request_went_out_is_not_the_endpoints_answer_time() -> None:
+    book = limits(per_endpoint=2, max_per_endpoint=64, hold_max_s=60.0)
+    busy = Busy(book)
+    busy.answer(20)
+    # Each slot was taken 3 s before its answer, but the request itself took 10 ms: the loop was
+    # busy before the send, the endpoint is fast and keeps earning slots.
+    busy.answer(5, took=3.0, answer_s=0.01)
+    assert book.cap_of("a") == 27
+    busy.answer(1, took=0.02, answer_s=SLOW_ANSWER_S + 0.5)  # the request itself was slow
+    assert book.cap_of("a") == 13
 
 
 def test_the_cap_cannot_start_above_its_maximum() -> None:

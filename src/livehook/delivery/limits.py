@@ -3,9 +3,13 @@ breakers.
 
 An endpoint starts at ``per_endpoint`` requests in flight. While it answers 2xx quickly and rows
 are waiting for it, its cap grows by one per answer (doubling per round trip, as TCP's slow
-start) up to ``max_per_endpoint``: a fast receiver is not throttled to a fixed trickle. A failure
-halves the cap and a slow answer sets it back to ``per_endpoint``, so a struggling endpoint gets
-less, never more, and can hold only a few of the worker's slots.
+start) up to ``max_per_endpoint``: a fast receiver is not throttled to a fixed trickle. As TCP's
+congestion control (AIMD), a slow answer only stops the growth, and a failure or a very slow
+answer halves the cap (never below ``per_endpoint``): a struggling endpoint gets less, never
+more, and soon holds only a few of the worker's slots. A slow answer alone does not shrink it:
+under load the worker's own event loop delays every answer it reads, and taking that for a slow
+endpoint once set a busy endpoint back to ``per_endpoint``, leaving it far more rows claimed
+than it could then take within the hold (each released and claimed again, seconds later).
 
 A claimed row for an endpoint goes out at once if the endpoint has a free slot; otherwise it
 waits in the endpoint's line if it should start within ``hold_max_s`` at the endpoint's
@@ -34,6 +38,9 @@ MIN_RELEASE_S = 1.0
 MAX_RELEASE_S = 60.0
 # An endpoint whose answers take longer than this on average does not earn a higher cap.
 FAST_ANSWER_S = 0.25
+# An answer taking longer than this counts as a failure for the cap (halves it): far above any
+# delay of the worker's own loop, and half the default hold, so such an endpoint's line is short.
+SLOW_ANSWER_S = 1.0
 # Endpoints remembered (latency, breaker) once idle; beyond this the idle ones are forgotten.
 MAX_REMEMBERED_ENDPOINTS = 10_000
 
@@ -99,12 +106,12 @@ class EndpointLimits(Generic[T]):
     def _expected_start_s(self, endpoint: _Endpoint[T], position: int, mono: float) -> float:
         return position / endpoint.cap * self._pace_s(endpoint, mono)
 
-    def _adapt(self, endpoint: _Endpoint[T], succeeded: bool) -> None:
+    def _adapt(self, endpoint: _Endpoint[T], succeeded: bool, answer_s: float) -> None:
         base, most = self._limits.per_endpoint, self._limits.max_per_endpoint
-        if not succeeded:
+        if not succeeded or answer_s > SLOW_ANSWER_S:
             endpoint.cap = max(base, endpoint.cap // 2)
         elif endpoint.latency_s > FAST_ANSWER_S:
-            endpoint.cap = base
+            pass  # slow on average: no more slots, but not fewer (the delay may be ours)
         elif endpoint.waiting:  # only demand earns more: an idle endpoint keeps what it has
             endpoint.cap = min(most, endpoint.cap + 1)
 
@@ -131,14 +138,22 @@ class EndpointLimits(Generic[T]):
             endpoint.breaker = Breaker()
 
     def finish(
-        self, key: str, delivery_id: str, succeeded: bool, now: datetime, mono: float
+        self,
+        key: str,
+        delivery_id: str,
+        succeeded: bool,
+        now: datetime,
+        mono: float,
+        answer_s: float | None = None,
     ) -> datetime | None:
-        """Book an attempt's end; if it opened the endpoint's breaker, until when."""
+        """Book an attempt's end; if it opened the endpoint's breaker, until when.
+        ``answer_s``: the request's own duration, as the sender timed it; by default the time
+        since the slot was taken (which also counts the wait for the loop to start the send)."""
         endpoint = self._get(key)
         started = endpoint.in_flight.pop(delivery_id, mono)
-        duration = mono - started
+        duration = mono - started if answer_s is None else answer_s
         endpoint.latency_s += LATENCY_SMOOTHING * (duration - endpoint.latency_s)
-        self._adapt(endpoint, succeeded)
+        self._adapt(endpoint, succeeded, duration)
         before = endpoint.breaker
         if succeeded:
             endpoint.breaker = before.after_success()

@@ -360,6 +360,7 @@ class Worker:
                 succeeded,
                 self._clock(),
                 time.monotonic(),
+                answer_s=sent.result.duration_ms / 1000,
             )
             booked = True
             if succeeded:
