@@ -197,7 +197,8 @@ class DeliveryQueue:
             rows = (await self._conn.execute(stmt, params)).all()
         else:
             rows = (await self._conn.execute(sql.CLAIM_SQLITE[listen], params)).all()
-        return sorted((from_row(Delivery, r) for r in rows), key=lambda d: d.id)
+        # By position: the claim's columns are in field order (``delivery_queue_sql``).
+        return sorted((Delivery(*r) for r in rows), key=lambda d: d.id)
 
     async def any_due(self, *, now: datetime, listen: bool | None = None) -> bool:
         """Whether ``claim`` would find a row now (``listen`` as there). Safe in a read-only

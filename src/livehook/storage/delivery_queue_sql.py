@@ -139,7 +139,7 @@ def claim_postgres(*where: ColumnElement[bool]) -> Select[Any]:
         .returning(*_ROW_COLUMNS, deliveries.c.body_id)
         .cte("claimed")
     )
-    return select(*(claimed.c[c.name] for c in _ROW_COLUMNS), REQUEST_BODY).select_from(
+    return select(*_in_field_order(claimed.c, REQUEST_BODY)).select_from(
         claimed.outerjoin(delivery_bodies, delivery_bodies.c.id == claimed.c.body_id)
     )
 
@@ -161,8 +161,17 @@ def claim_sqlite(*where: ColumnElement[bool]) -> Update:
         # Not correlated: the sub-select reads the table the update writes, on its own.
         .where(deliveries.c.id.in_(_due(*where).correlate(None)))
         .values(**_LEASE)
-        .returning(*_ROW_COLUMNS, body)
+        .returning(*_in_field_order(deliveries.c, body))
     )
+
+
+def _in_field_order(columns: Any, request_body: Any) -> list[Any]:
+    """A claim's columns in ``Delivery``'s field order, so each row becomes a ``Delivery``
+    positionally: building it by name from the row's mapping cost 46 µs of CPU per row against
+    5 µs (tests/unit/test_delivery_queue_sql.py holds the order to the fields)."""
+    return [
+        request_body if name == "request_body" else columns[name] for name in field_names(Delivery)
+    ]
 
 
 # Which targets a claim takes (``DeliveryQueue.claim``'s ``listen``): None, every one; True, only
