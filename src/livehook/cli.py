@@ -151,7 +151,8 @@ def worker(
                 err_console.print(
                     f"livehook worker stopped: {runner.attempts_made} attempts, "
                     f"{runner.claims} claims of {runner.rows_claimed} rows, "
-                    f"{runner.rows_released} rows handed back",
+                    f"{runner.rows_released} rows handed back "
+                    f"({runner.rows_overdue} from a line, the others at the claim)",
                     soft_wrap=True,  # one line: the benchmark reads it
                 )
         return runner.attempts_made

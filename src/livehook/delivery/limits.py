@@ -83,6 +83,7 @@ class EndpointLimits(Generic[T]):
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._endpoints: dict[str, _Endpoint[T]] = {}
+        self._waiting = 0  # items in every line: read after each answer, so kept, not summed
 
     def _get(self, key: str) -> _Endpoint[T]:
         endpoint = self._endpoints.get(key)
@@ -128,6 +129,7 @@ class EndpointLimits(Generic[T]):
         expected = self._expected_start_s(endpoint, len(endpoint.waiting) + 1, mono)
         if expected <= self._limits.hold_max_s:
             endpoint.waiting.append((item, mono))
+            self._waiting += 1
             return "wait", None
         return "release", now + _release_delay(expected)
 
@@ -170,6 +172,7 @@ class EndpointLimits(Generic[T]):
         if len(endpoint.in_flight) >= self._cap(endpoint, now):
             return None
         item, _ = endpoint.waiting.popleft()
+        self._waiting -= 1
         endpoint.in_flight[item.delivery_id] = mono
         return item
 
@@ -194,6 +197,7 @@ class EndpointLimits(Generic[T]):
                 else:
                     keep.append((item, since))
             endpoint.waiting = keep
+        self._waiting = sum(len(e.waiting) for e in self._endpoints.values())
         return released
 
     def drain_waiting(self) -> list[T]:
@@ -201,6 +205,7 @@ class EndpointLimits(Generic[T]):
         items = [item for endpoint in self._endpoints.values() for item, _ in endpoint.waiting]
         for endpoint in self._endpoints.values():
             endpoint.waiting.clear()
+        self._waiting = 0
         return items
 
     def open_breakers(self, now: datetime) -> int:
@@ -209,7 +214,7 @@ class EndpointLimits(Generic[T]):
 
     @property
     def waiting_count(self) -> int:
-        return sum(len(e.waiting) for e in self._endpoints.values())
+        return self._waiting
 
     def forget_idle(self) -> None:
         """Past the memory bound, drop endpoints with nothing in flight or waiting and a

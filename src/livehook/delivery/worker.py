@@ -46,6 +46,7 @@ from livehook.delivery.dispatch import (
     load_targets,
     send_attempt,
 )
+from livehook.delivery.drain_rate import DrainRate, waiting_budget
 from livehook.delivery.group_commit import GroupCommit
 from livehook.delivery.limits import EndpointLimits
 from livehook.delivery.sender import Sender
@@ -98,6 +99,10 @@ class Worker:
         self._stopping = False
         self._next_prune = 0.0
         self._more_due = False  # the last fill stopped for want of room, not of due rows
+        self._drain_rate = DrainRate(time.monotonic())
+        # Claiming paused with the lines full (``drain_rate.py``): once they are down to this
+        # many rows, the loop is woken to claim again. -1: not paused for that.
+        self._refill_at = -1
         # SQLite: look in a read snapshot whether anything is due before taking the write lock
         # (unless the last claim came back full). Most wake-ups there are commits, the worker's
         # own records among them, and an empty claim would still queue behind every writer and
@@ -109,6 +114,7 @@ class Worker:
         # Claim transactions, rows they leased and rows handed back unattempted: a row handed
         # back and claimed again is work done twice (the benchmark prints these per delivery).
         self.claims = self.rows_claimed = self.rows_released = 0
+        self.rows_overdue = 0  # of those released, from a line (not at the claim)
         self._returning: datetime | None = None  # when the rows released last come due
         self._run_task: asyncio.Task[None] | None = None
         self.listener: PostgresListener | SqliteWatcher | None = None  # while running
@@ -221,14 +227,20 @@ class Worker:
     async def _fill(self) -> None:
         """Claim while there is room, waiting lines are short and full batches come back."""
         room_total = self._config.concurrency
+        self._drain_rate.update(time.monotonic())
+        budget = waiting_budget(
+            self._drain_rate.per_s,
+            self._config.limits.hold_max_s,
+            floor=self._config.batch_size,
+            ceiling=MAX_WAITING_PER_SLOT * room_total,
+        )
         while not self._stopping:
             room = room_total - self._sending
             self._more_due = True
-            if (
-                room <= 0
-                or self._limits.waiting_count >= MAX_WAITING_PER_SLOT * room_total
-                or self._unrecorded >= MAX_UNRECORDED
-            ):
+            if self._limits.waiting_count >= budget:
+                self._refill_at = budget // 2
+                return
+            if room <= 0 or self._unrecorded >= MAX_UNRECORDED:
                 return
             wanted = min(self._config.batch_size, room)
             if await self._claim(wanted) < wanted:
@@ -318,6 +330,7 @@ class Worker:
 
     async def _release_overdue(self) -> None:
         overdue = self._limits.overdue(self._clock(), time.monotonic())
+        self.rows_overdue += len(overdue)
         await self._release([Release(job.delivery_id, job.token, at) for job, at in overdue])
         self._limits.forget_idle()
 
@@ -401,9 +414,13 @@ class Worker:
         self._sending -= 1
         if self._stopping:
             return
+        self._drain_rate.answered()
         following = self._limits.next_waiting(key, self._clock(), time.monotonic())
         if following is not None:
             self._start(following)
+            if self._refill_at >= 0 and self._limits.waiting_count <= self._refill_at:
+                self._refill_at = -1
+                self.wakeup.set()  # the lines are down to half: claim more
             return
         free = self._config.concurrency - self._sending
         # Claiming for every freed slot would make batches of one: wait for a quarter of them.
