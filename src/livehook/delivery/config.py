@@ -12,6 +12,7 @@ from livehook.domain.webhooks import MAX_TIMEOUT_SECONDS
 # Rows of an endpoint whose secret cannot be decrypted wait this long before another try.
 UNAVAILABLE_RETRY = timedelta(minutes=1)
 # Rows held in endpoint lines, per send slot, before claiming stops: bounds memory and leases.
+# The most: claiming stops sooner at what the worker starts within the hold (drain_rate.py).
 MAX_WAITING_PER_SLOT = 10
 # Attempts recorded per transaction at most: bounds one commit's size and lock time.
 RECORD_BATCH = 500
