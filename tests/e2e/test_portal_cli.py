@@ -56,13 +56,13 @@ def test_terminal_gets_a_link_that_signs_in_once(tmp_path: Path) -> None:
         assert len(links) == 1, printed
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, 60)
-        with httpx.Client(base_url=base) as browser:
+        with httpx.Client(base_url=base, timeout=30) as browser:  # 30 s: a hang guard
             signed_in = browser.get(links[0])
             assert signed_in.status_code == 303
             assert signed_in.headers["location"] == "/portal/keys"
             keys = browser.get("/portal/keys")
             assert keys.status_code == 200 and "default" in keys.text
-        assert httpx.get(links[0]).status_code == 401  # used up
+        assert httpx.get(links[0], timeout=30).status_code == 401  # used up
     finally:
         proc.terminate()
         proc.wait(timeout=15)
