@@ -36,6 +36,26 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * len(os.sched_getaffinity(0))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--dist loadgroup` sends the tests of one ``xdist_group`` to one worker by a suffix on
+    their node ids (``…@group``). pytest-xdist 3.8 writes it to ``item._nodeid``, which pytest 9
+    no longer reads (a node id is ``item._id`` now): every group was spread over all workers,
+    each starting the module's shared `serve` (and Chromium) again. The suffix, where it counts."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        suffix = "@" + "_".join(names)
+        if names and hasattr(item, "_id") and not item.nodeid.endswith(suffix):
+            item._id = type(item._id).parse(item.nodeid + suffix)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def database_template(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -1,4 +1,5 @@
-"""Browser fixtures: one real Chromium per xdist worker, a fresh context per test.
+"""Browser fixtures: one real Chromium per xdist worker (the browser tests share one worker: their
+modules mark themselves `xdist_group("browser")`), a fresh context per test.
 
 Launching Chromium costs seconds on a busy machine; a context is Chromium's own isolation
 (cookies, storage, permissions, cache), so each test still starts from a clean browser state.

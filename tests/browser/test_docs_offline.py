@@ -12,8 +12,9 @@ from playwright.async_api import Browser, Page, Route
 
 from tests.support.processes import Server, env_for, serving
 
-# On the loop of the shared Chromium (see conftest.py).
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+# On the loop of the shared Chromium (see conftest.py), and all on one xdist worker
+# (--dist loadgroup): one Chromium and one serve per module for the run, not one per worker.
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.xdist_group("browser")]
 # ReDoc's "API docs by Redocly" footer always asks for this logo and hides it when it cannot
 # load: the one request the vendored page makes outside livehook, and nothing depends on it.
 REDOCLY_ATTRIBUTION_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"

@@ -18,8 +18,9 @@ from tests.support.portal import PASSWORD
 from tests.support.processes import LIVEHOOK, Server, env_for, run_cli, serving
 from tests.support.receivers import Receiver
 
-# On the loop of the shared Chromium (see conftest.py).
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+# On the loop of the shared Chromium (see conftest.py), and all on one xdist worker
+# (--dist loadgroup): one Chromium and one serve per module for the run, not one per worker.
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.xdist_group("browser")]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "portal"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"

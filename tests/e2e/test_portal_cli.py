@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.processes import LIVEHOOK, env_for, free_port, serving
+from tests.support.processes import LIVEHOOK, env_for, free_port, serving, wait_ready
 
 PASSWORD = "a long enough password"
 
@@ -29,17 +29,6 @@ def _read_until(fd: int, marker: str, timeout: float = 30) -> str:
             seen += os.read(fd, 65536).decode(errors="replace")
     assert marker in seen, seen
     return seen
-
-
-def _wait_ready(base: str) -> None:
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("serve did not become ready")
 
 
 def test_piped_output_gets_no_link(tmp_path: Path) -> None:
@@ -66,14 +55,14 @@ def test_terminal_gets_a_link_that_signs_in_once(tmp_path: Path) -> None:
         links = LINK.findall(ANSI.sub("", printed))
         assert len(links) == 1, printed
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base)
-        with httpx.Client(base_url=base) as browser:
+        wait_ready(base, 60)
+        with httpx.Client(base_url=base, timeout=30) as browser:  # 30 s: a hang guard
             signed_in = browser.get(links[0])
             assert signed_in.status_code == 303
             assert signed_in.headers["location"] == "/portal/keys"
             keys = browser.get("/portal/keys")
             assert keys.status_code == 200 and "default" in keys.text
-        assert httpx.get(links[0]).status_code == 401  # used up
+        assert httpx.get(links[0], timeout=30).status_code == 401  # used up
     finally:
         proc.terminate()
         proc.wait(timeout=15)

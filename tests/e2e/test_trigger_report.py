@@ -60,9 +60,17 @@ def test_alone_it_sends_itself_and_says_why_a_local_url_was_refused(
 ) -> None:
     home = tmp_path / "home"
     key = new_key(env_for(home))
-    with serving(env_for(home, LIVEHOOK_ALLOW_LOCAL_URLS="true")) as server:
-        register(server.base, key, target.url)
-    # Local URLs allowed on that serve only: this process refuses them, and says how to allow.
+    registered = run_cli(
+        "webhooks",
+        "create",
+        target.url,
+        "--key",
+        key,
+        env=env_for(home, LIVEHOOK_ALLOW_LOCAL_URLS="true"),
+    )
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    # Local URLs allowed where it was registered only: this process refuses them, and says how
+    # to allow them.
     done = run_cli("trigger", "verification.started", "--key", key, env=env_for(home))
     assert done.returncode == 1
     assert "No livehook serve answers for this database: sending from here" in done.stdout

@@ -23,9 +23,9 @@ from livehook.services.registry import Services
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository
 from livehook.storage.tables import attempts as attempt_rows
 from livehook.storage.tables import deliveries as delivery_rows
-from livehook.storage.wakeup import Wakeup
 from tests.support.deliveries import (
     FakeClock,
+    ObservedWakeup,
     WorkerFactory,
     enqueue,
     new_account,
@@ -430,19 +430,25 @@ async def test_a_new_delivery_is_picked_up_at_once_not_after_a_poll(
     services: Services, make_worker: WorkerFactory, receiver: Receiver
 ) -> None:
     """SQLite: the in-process wake-up; PostgreSQL: LISTEN/NOTIFY (a wake-up of its own)."""
+    wakeup = ObservedWakeup()
+    if services.db.dialect == "postgresql":
+        worker_wakeup = wakeup  # the services keep their own: only the NOTIFY can reach it
+    else:
+        services.wakeup = worker_wakeup = wakeup  # before any use case takes its ``set``
     account = await new_account(services)
     hook = await new_webhook(services, account, receiver.url("/ok"))
-    worker = make_worker(poll_interval_s=60)
-    if services.db.dialect == "postgresql":
-        worker.wakeup = Wakeup()  # only the NOTIFY can reach it
+    worker = make_worker(poll_interval_s=3600)
+    worker.wakeup = worker_wakeup
     worker.start()
     try:
-        await asyncio.sleep(0.2)
-        if worker.listener is not None:
-            await asyncio.wait_for(worker.listener.connected.wait(), 5)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the worker's task starts: its listener is made before any await
+        assert worker.listener is not None
+        # The listener wakes the worker once connected; then the worker sleeps, nothing due.
+        await asyncio.wait_for(worker.listener.connected.wait(), 30)
+        await asyncio.wait_for(wakeup.blocked.wait(), 30)
         await services.deliveries.send_test(account.principal, hook.webhook.id, "liveness.passed")
-        await receiver.wait_for(1, within=5)  # the poll would take 60 s
+        await receiver.wait_for(1, within=60)  # a hang guard: the poll would take an hour
+        assert wakeup.timed_out == 0  # every wait ended by a wake-up, none by the poll
     finally:
         await worker.stop()
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from argon2 import PasswordHasher
 
 from livehook.composition import build_app as create_app
 from livehook.composition import build_services, build_worker
 from livehook.config import Settings
 from livehook.services.registry import Services
+
+if TYPE_CHECKING:
+    from livehook.services.portal import PortalService
 
 __all__ = [
     "TEST_SECRET_KEY",
@@ -26,6 +30,12 @@ __all__ = [
 ]
 
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
+
+# Argon2id at its smallest cost (0.1 ms a hash, production's takes ~0.2 s of CPU): for the
+# in-process tests of what the portal does with a password. Production's parameters are still
+# what every `livehook serve` of the e2e and browser tests hashes with, and
+# tests/integration/test_portal_auth.py holds the default service to them.
+FAST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def settings_for(home: Path, database_url: str, **overrides: Any) -> Settings:
@@ -45,6 +55,7 @@ def settings_for(home: Path, database_url: str, **overrides: Any) -> Settings:
 async def running_services(settings: Settings) -> AsyncIterator[Services]:
     """Storage and services built from ``settings``; the database pool closed after."""
     built = build_services(settings)
+    built.portal = _portal_with_a_fast_hash(built)
     try:
         yield built
     finally:
@@ -59,3 +70,9 @@ async def in_process_client(
     transport = httpx.ASGITransport(app=create_app(settings, services))
     async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
         yield client
+
+
+def _portal_with_a_fast_hash(services: Services) -> PortalService:
+    from livehook.services.portal import PortalService
+
+    return PortalService(services.db, hasher=FAST_PASSWORD_HASHER)

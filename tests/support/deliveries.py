@@ -1,7 +1,9 @@
-"""Deliveries written straight to the database, a clock tests move by hand, and a worker."""
+"""Deliveries written straight to the database, a clock tests move by hand, a wake-up whose
+waiter a test can see, and a worker."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Mapping
@@ -26,6 +28,33 @@ from livehook.services.registry import Services
 from livehook.storage.delivery_queue import body_id, delivery_values
 from livehook.storage.repositories.delivery_log import DeliveryLogRepository
 from livehook.storage.tables import deliveries, delivery_bodies
+from livehook.storage.wakeup import Wakeup
+
+
+class ObservedWakeup(Wakeup):
+    """The worker's real wake-up, which also shows when its waiter is blocked (``blocked``: in
+    ``wait`` with nothing pending) and how many waits ended by the poll interval running out
+    (``timed_out``): a test sends once the worker sleeps, instead of sleeping a guessed while."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocked = asyncio.Event()
+        self.timed_out = 0
+
+    def set(self) -> None:
+        self.blocked.clear()
+        super().set()
+
+    async def wait(self, timeout: float) -> bool:  # noqa: ASYNC109 -- the poll interval
+        if not self._pending:  # a set before the wait returns it at once: not blocked
+            self.blocked.set()
+        try:
+            woken = await super().wait(timeout)
+        finally:
+            self.blocked.clear()
+        if not woken:
+            self.timed_out += 1
+        return woken
 
 
 class FakeClock:
