@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from livehook.domain.sessions import Session, SessionQuery
+from livehook.domain.sessions import Event, Session, SessionQuery
 from livehook.storage.database import Transaction
 from livehook.storage.records import from_row, values_of
+from livehook.storage.repositories.events import EVENTS_OF_SESSION
 from livehook.storage.tables import sessions
 
 # The statements of every report, built once: SQLAlchemy would otherwise build each one and walk
@@ -21,6 +22,20 @@ _BY_ID = select(sessions).where(
 )
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _SAVE = update(sessions).where(sessions.c.id == bindparam("session_id"))
+_STATE_COLUMNS = (
+    "stage", "status", "trust_score", "result", "error", "updated_at", "ended_at"
+)  # fmt: skip
+# PostgreSQL: the change saved and the session's earlier events read in one round trip. The
+# UPDATE runs in a CTE, the SELECT reads a snapshot taken after the row lock was granted, so a
+# report that held the lock before this one has its events in it (a join in the locking SELECT
+# would not: a row re-checked after a lock wait keeps the other tables' rows of the first look).
+_SAVE_THEN_EVENTS_POSTGRES = EVENTS_OF_SESSION.add_cte(
+    update(sessions)
+    .where(sessions.c.id == bindparam("session_id"))
+    .values({name: bindparam(name) for name in _STATE_COLUMNS})
+    .returning(sessions.c.id)
+    .cte("saved")
+)
 
 
 def _state(session: Session) -> dict[str, Any]:
@@ -73,8 +88,18 @@ class SessionRepository:
         row = (await self._conn.execute(query, params)).first()
         return from_row(Session, row) if row else None
 
-    async def save(self, session: Session) -> None:
-        await self._conn.execute(_SAVE, {"session_id": session.id, **_state(session)})
+    async def save_then_events(self, session: Session) -> list[Event]:
+        """Save the report's change; return the session's events stored before it (the
+        caller adds the ones it emits), read under the row lock ``get(for_update=True)`` took.
+        One statement on PostgreSQL; on SQLite, whose write transactions are serial, two
+        statements on a connection in this process, no network between them."""
+        params = {"session_id": session.id, **_state(session)}
+        if self._conn.dialect.name == "postgresql":
+            rows = (await self._conn.execute(_SAVE_THEN_EVENTS_POSTGRES, params)).all()
+        else:
+            await self._conn.execute(_SAVE, params)
+            rows = (await self._conn.execute(EVENTS_OF_SESSION, {"session_id": session.id})).all()
+        return [from_row(Event, r) for r in rows]
 
     async def list_page(
         self,
