@@ -267,17 +267,21 @@ def _on_session(
     """A report on an existing session of the caller's account: lock it, change it, save it."""
 
     async def report(tx: Transaction, now: datetime) -> tuple[reports.Change, list[Event]]:
-        repo = SessionRepository(tx)
-        session = await repo.get(
-            _canonical(session_id), account_id=principal.account_id, for_update=True
+        done: list[reports.Change] = []
+
+        def apply(session: Session) -> Session:
+            try:
+                done.append(_field_checked(change, session, now))
+            except TransitionError as exc:
+                raise Conflict(str(exc), current_stage=exc.current, status=session.status) from None
+            return done[0].session
+
+        earlier = await SessionRepository(tx).change(
+            _canonical(session_id), account_id=principal.account_id, apply=apply
         )
-        if session is None:
+        if earlier is None:
             raise _not_found(session_id)
-        try:
-            done = _field_checked(change, session, now)
-        except TransitionError as exc:
-            raise Conflict(str(exc), current_stage=exc.current, status=session.status) from None
-        return done, await repo.save_then_events(done.session)
+        return done[0], earlier
 
     return report
 
