@@ -17,7 +17,7 @@ from livehook.storage.tables import events
 EVENT_COLUMNS = columns_for(events, Event)
 
 
-# Read with every report (`SessionRepository.save_then_events`): built once (see
+# Read with every report (`SessionRepository.change`): built once (see
 # repositories/sessions.py).
 EVENTS_OF_SESSION = (
     select(*EVENT_COLUMNS)
