@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
+from sqlalchemy import text
 
 from livehook.domain.accounts import Principal
 from livehook.domain.catalog import SESSION_EVENT_TYPES
@@ -336,3 +337,76 @@ async def test_the_enqueue_wakes_workers_here_and_in_other_processes(
         assert await elsewhere.wait(5) is True
     finally:
         await listener.stop()
+
+
+class PausingFanOut:
+    """The real fan-out, paused inside its transaction until told to go on."""
+
+    def __init__(self) -> None:
+        self.inside = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def __call__(
+        self,
+        tx: Transaction,
+        events: Sequence[Event],
+        *,
+        candidates: Sequence[Webhook],
+        session: Session | None = None,
+        now: datetime,
+    ) -> int:
+        self.inside.set()
+        await self.go_on.wait()
+        return await fanout.fan_out(tx, events, candidates=candidates, session=session, now=now)
+
+
+async def test_a_report_that_waited_for_another_on_the_same_session_answers_with_its_stage_too(
+    client: httpx.AsyncClient, services: Services, full_key: str
+) -> None:
+    # The answer's stages are read after the session's lock is granted: a report that queued
+    # behind another one sees the stage that one recorded, on either database.
+    principal = await principal_of(services, full_key)
+    session_id = (await create_session(client, full_key))["id"]
+    paused = PausingFanOut()
+    first = asyncio.create_task(
+        SessionService(services.db, pass_through, fan_out=paused).report_stage(
+            principal, session_id, "verification.started"
+        )
+    )
+    await asyncio.wait_for(paused.inside.wait(), 30)  # holds the session's lock now
+    second = asyncio.create_task(
+        services.sessions.report_stage(principal, session_id, "liveness.started")
+    )
+    await _waiting_for_the_lock(services)
+    assert not second.done()
+    paused.go_on.set()
+    before, after = await asyncio.wait_for(asyncio.gather(first, second), 30)
+
+    assert [s.stage for s in before.stages] == ["verification.initialized", "verification.started"]
+    assert [s.stage for s in after.stages] == [
+        "verification.initialized",
+        "verification.started",
+        "liveness.started",
+    ]
+    polled = await services.sessions.get(principal, session_id)
+    assert polled.stages == after.stages
+
+
+async def _waiting_for_the_lock(services: Services) -> None:
+    """Until a report waits for the session's lock: a row lock on PostgreSQL (seen in
+    pg_stat_activity); on SQLite the write transactions of a process queue in order, so a few
+    turns of the loop are enough for the second to be in that queue."""
+    if services.db.dialect != "postgresql":
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(3000):  # a hang guard, not a measure
+        async with services.db.read() as tx:
+            if (await tx.conn.execute(waiting)).scalar_one():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the second report never waited for the session's lock")

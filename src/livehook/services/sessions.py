@@ -66,8 +66,9 @@ class SessionView:
     stages: list[StageReached]
 
 
-# Inside the write transaction: make the change and return it (the session after, new events).
-_Report = Callable[[Transaction, datetime], Awaitable[reports.Change]]
+# Inside the write transaction: make the change and return it (the session after, new events)
+# with the session's events stored before it, which the answer's stages are read from.
+_Report = Callable[[Transaction, datetime], Awaitable[tuple[reports.Change, list[Event]]]]
 
 
 class SessionService:
@@ -103,7 +104,7 @@ class SessionService:
         """A new session of the caller's key; emits `verification.initialized`."""
         callback_url = await self._checked_callback(draft.callback_url)
 
-        async def report(tx: Transaction, now: datetime) -> reports.Change:
+        async def report(tx: Transaction, now: datetime) -> tuple[reports.Change, list[Event]]:
             session = _field_checked(
                 reports.new_session,
                 session_id=str(ids.new_uuid()),
@@ -120,7 +121,8 @@ class SessionService:
                 callback_retry_policy=draft.callback_retry_policy,
             )
             await SessionRepository(tx).add(session)
-            return reports.Change(session, [reports.initialized(session, event_id=_event_id())])
+            initialized = reports.initialized(session, event_id=_event_id())
+            return reports.Change(session, [initialized]), []  # a new session: no events yet
 
         return await self._write(principal, idempotency, report)
 
@@ -179,7 +181,7 @@ class SessionService:
         async with self._db.transaction() as tx:
             if idempotency is not None:
                 await claim(tx, principal.account_id, idempotency, now)
-            change = await report(tx, now)
+            change, earlier = await report(tx, now)
             session = change.session
             candidates = await WebhookRepository(tx).active_for_key(session.api_key_id)
             enqueued = await fanout.emit(
@@ -190,8 +192,7 @@ class SessionService:
                 now=now,
                 fan_out=self._fan_out,
             )
-            events = await EventRepository(tx).for_session(session.id)
-            view = SessionView(session, stages_reached(events))
+            view = SessionView(session, stages_reached([*earlier, *change.events]))
             if idempotency is not None:
                 await record(tx, principal.account_id, idempotency, view)
         if enqueued and self.on_enqueued is not None:
@@ -265,19 +266,22 @@ def _on_session(
 ) -> _Report:
     """A report on an existing session of the caller's account: lock it, change it, save it."""
 
-    async def report(tx: Transaction, now: datetime) -> reports.Change:
-        repo = SessionRepository(tx)
-        session = await repo.get(
-            _canonical(session_id), account_id=principal.account_id, for_update=True
+    async def report(tx: Transaction, now: datetime) -> tuple[reports.Change, list[Event]]:
+        done: list[reports.Change] = []
+
+        def apply(session: Session) -> Session:
+            try:
+                done.append(_field_checked(change, session, now))
+            except TransitionError as exc:
+                raise Conflict(str(exc), current_stage=exc.current, status=session.status) from None
+            return done[0].session
+
+        earlier = await SessionRepository(tx).change(
+            _canonical(session_id), account_id=principal.account_id, apply=apply
         )
-        if session is None:
+        if earlier is None:
             raise _not_found(session_id)
-        try:
-            done = _field_checked(change, session, now)
-        except TransitionError as exc:
-            raise Conflict(str(exc), current_stage=exc.current, status=session.status) from None
-        await repo.save(done.session)
-        return done
+        return done[0], earlier
 
     return report
 

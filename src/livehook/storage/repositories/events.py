@@ -17,8 +17,9 @@ from livehook.storage.tables import events
 EVENT_COLUMNS = columns_for(events, Event)
 
 
-# Read after every report: built once (see repositories/sessions.py).
-_FOR_SESSION = (
+# Read with every report (`SessionRepository.change`): built once (see
+# repositories/sessions.py).
+EVENTS_OF_SESSION = (
     select(*EVENT_COLUMNS)
     .where(events.c.session_id == bindparam("session_id"))
     .order_by(events.c.created_at, events.c.id)
@@ -55,7 +56,7 @@ class EventRepository:
         return from_row(Event, row) if row else None
 
     async def for_session(self, session_id: str) -> list[Event]:
-        rows = (await self._conn.execute(_FOR_SESSION, {"session_id": session_id})).all()
+        rows = (await self._conn.execute(EVENTS_OF_SESSION, {"session_id": session_id})).all()
         return [from_row(Event, r) for r in rows]
 
     async def list_page(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from livehook.domain.sessions import Session, SessionQuery
+from livehook.domain.sessions import Event, Session, SessionQuery
 from livehook.storage.database import Transaction
-from livehook.storage.records import from_row, values_of
-from livehook.storage.tables import sessions
+from livehook.storage.records import field_names, from_row, from_row_part, values_of
+from livehook.storage.repositories.events import EVENT_COLUMNS, EVENTS_OF_SESSION
+from livehook.storage.tables import events, sessions
 
 # The statements of every report, built once: SQLAlchemy would otherwise build each one and walk
 # it (values included) for its cache key on every call, 0.3 to 1 ms of CPU apiece (measured).
@@ -19,8 +20,44 @@ _INSERT = insert(sessions)
 _BY_ID = select(sessions).where(
     sessions.c.id == bindparam("session_id"), sessions.c.account_id == bindparam("account_id")
 )
-_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()  # concurrent reports on one session take turns
 _SAVE = update(sessions).where(sessions.c.id == bindparam("session_id"))
+_STATE_COLUMNS = (
+    "stage", "status", "trust_score", "result", "error", "updated_at", "ended_at"
+)  # fmt: skip
+# A report reads the session and its earlier events (the answer's stages) and saves the change
+# in two statements. PostgreSQL: the locking read, then the UPDATE in a CTE beside the read of
+# the events, whose snapshot is taken after the row lock was granted, so a report that held the
+# lock before this one has its events in it (a join in the locking SELECT would not: a row
+# re-checked after a lock wait keeps the other tables' rows of the first look). SQLite, whose
+# write transactions are serial: the session joined to its events, then the UPDATE.
+_SAVE_THEN_EVENTS_POSTGRES = EVENTS_OF_SESSION.add_cte(
+    update(sessions)
+    .where(sessions.c.id == bindparam("session_id"))
+    .values({name: bindparam(name) for name in _STATE_COLUMNS})
+    .returning(sessions.c.id)
+    .cte("saved")
+)
+_EVENT_LABELS = tuple(f"event_{name}" for name in field_names(Event))
+_WITH_EVENTS_SQLITE = (
+    select(sessions, *(c.label(f"event_{c.name}") for c in EVENT_COLUMNS))
+    .outerjoin(events, events.c.session_id == sessions.c.id)
+    .where(
+        sessions.c.id == bindparam("session_id"), sessions.c.account_id == bindparam("account_id")
+    )
+    .order_by(events.c.created_at, events.c.id)
+)
+
+
+def _event_of(row: Any) -> Event:
+    """The event of a session row joined to one of its events (columns ``event_<field>``)."""
+    mapping = row._mapping
+    return Event(
+        **{
+            name: mapping[label]
+            for name, label in zip(field_names(Event), _EVENT_LABELS, strict=True)
+        }
+    )
 
 
 def _state(session: Session) -> dict[str, Any]:
@@ -63,18 +100,32 @@ class SessionRepository:
             ),
         )
 
-    async def get(
-        self, session_id: str, *, account_id: str, for_update: bool = False
-    ) -> Session | None:
-        """``for_update`` locks the row on PostgreSQL so concurrent reports on one session take
-        turns (SQLite's write transactions are serial already)."""
-        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+    async def get(self, session_id: str, *, account_id: str) -> Session | None:
         params = {"session_id": session_id, "account_id": account_id}
-        row = (await self._conn.execute(query, params)).first()
+        row = (await self._conn.execute(_BY_ID, params)).first()
         return from_row(Session, row) if row else None
 
-    async def save(self, session: Session) -> None:
-        await self._conn.execute(_SAVE, {"session_id": session.id, **_state(session)})
+    async def change(
+        self, session_id: str, *, account_id: str, apply: Callable[[Session], Session]
+    ) -> list[Event] | None:
+        """A report's change, the session locked: ``apply`` turns it into the session to save
+        (or raises). Returns the events the session had before it (the caller adds the ones it
+        emits), or None if the account has no such session. Two statements (see above)."""
+        params = {"session_id": session_id, "account_id": account_id}
+        if self._conn.dialect.name == "postgresql":
+            row = (await self._conn.execute(_BY_ID_FOR_UPDATE, params)).first()
+            if row is None:
+                return None
+            after = apply(from_row(Session, row))
+            saved = {"session_id": after.id, **_state(after)}
+            rows = (await self._conn.execute(_SAVE_THEN_EVENTS_POSTGRES, saved)).all()
+            return [from_row(Event, r) for r in rows]
+        rows = (await self._conn.execute(_WITH_EVENTS_SQLITE, params)).all()
+        if not rows:
+            return None
+        after = apply(from_row_part(Session, rows[0]))
+        await self._conn.execute(_SAVE, {"session_id": after.id, **_state(after)})
+        return [_event_of(r) for r in rows if r.event_id is not None]
 
     async def list_page(
         self,
