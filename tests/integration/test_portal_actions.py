@@ -119,18 +119,25 @@ async def test_revoking_a_key_asks_first_then_stops_it(
 async def test_the_webhook_page_charts_outcomes_per_hour(
     client: httpx.AsyncClient, services: Services, acme: Principal
 ) -> None:
-    from sqlalchemy import update
+    from sqlalchemy import select, update
 
     from livehook.storage.tables import deliveries
 
     hook = await _webhook(services, acme)
     for _ in range(3):
         await services.deliveries.send_test(acme, hook, "verification.completed")
+    start_of_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     async with services.db.transaction() as tx:  # as if the worker had sent them
-        await tx.conn.execute(
-            update(deliveries).where(deliveries.c.webhook_id == hook).values(status="failed")
-        )
+        ids = (
+            await tx.conn.execute(select(deliveries.c.id).where(deliveries.c.webhook_id == hook))
+        ).scalars().all()
+        for second, delivery_id in enumerate(ids, start=1):  # one hour, different seconds
+            await tx.conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(status="failed", created_at=start_of_hour + timedelta(seconds=second))
+            )
     page = (await client.get(f"/portal/webhooks/{hook}")).text
-    hour = datetime.now(UTC).strftime("%H:00")
+    hour = start_of_hour.strftime("%H:00")
     assert f"<td>{hour}</td><td>0</td><td>3</td>" in page
     assert page.count('class="bad-bar"') == 24 + 7

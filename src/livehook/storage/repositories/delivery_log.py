@@ -95,7 +95,8 @@ class DeliveryLogRepository:
             epoch: Any = cast(func.floor(func.extract("epoch", created)), Integer)
         else:  # SQLite keeps naive UTC text, which strftime reads as UTC
             epoch = cast(func.strftime("%s", created), Integer)
-        bucket = (epoch / step_seconds).label("bucket")
+        # `//`: SQLAlchemy 2's `/` divides truly, so each second would be a bucket of its own.
+        bucket = (epoch // step_seconds).label("bucket")
         query = (
             select(bucket, deliveries.c.status, func.count())
             .where(deliveries.c.webhook_id == webhook_id, created >= since)
