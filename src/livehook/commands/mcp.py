@@ -40,8 +40,6 @@ def mcp(
 async def _serve(settings: Settings, key: str) -> str | None:
     """Run until the host closes stdin; a reason to refuse to start, or None."""
     from livehook.composition import build_services
-    from livehook.mcp_server.access import key_authenticator
-    from livehook.mcp_server.server import build_server
 
     services = build_services(settings)
     try:
@@ -51,6 +49,10 @@ async def _serve(settings: Settings, key: str) -> str | None:
             return "the database schema is not up to date: run `livehook migrate` first"
         if await services.keys.authenticate(key) is None:
             return "invalid or revoked API key (set LIVEHOOK_API_KEY or pass --key)"
+        # The MCP SDK is most of this command's start-up: a refused key does not wait for it.
+        from livehook.mcp_server.access import key_authenticator
+        from livehook.mcp_server.server import build_server
+
         server = build_server(
             services,
             key_authenticator(services.keys, key),
