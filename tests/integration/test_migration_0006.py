@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from livehook import ids
+from livehook.domain.deliveries import NewDelivery
 from livehook.services.registry import Services
-from livehook.storage.delivery_queue import DeliveryQueue, NewDelivery
+from livehook.storage.delivery_queue import DeliveryQueue
 from livehook.storage.tables import delivery_bodies
 from tests.support.deliveries import FakeClock, enqueue, new_account, new_webhook, stored
 from tests.support.migrations import to_revision

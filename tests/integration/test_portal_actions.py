@@ -129,8 +129,10 @@ async def test_the_webhook_page_charts_outcomes_per_hour(
     start_of_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     async with services.db.transaction() as tx:  # as if the worker had sent them
         ids = (
-            await tx.conn.execute(select(deliveries.c.id).where(deliveries.c.webhook_id == hook))
-        ).scalars().all()
+            (await tx.conn.execute(select(deliveries.c.id).where(deliveries.c.webhook_id == hook)))
+            .scalars()
+            .all()
+        )
         for second, delivery_id in enumerate(ids, start=1):  # one hour, different seconds
             await tx.conn.execute(
                 update(deliveries)

@@ -9,11 +9,10 @@ import pytest
 from sqlalchemy import Table
 
 from livehook.domain.accounts import Account, ApiKey
-from livehook.domain.deliveries import Attempt, Delivery
+from livehook.domain.deliveries import Attempt, Delivery, NewDelivery
 from livehook.domain.portal import PortalUser
 from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
-from livehook.storage.delivery_queue import NewDelivery
 from livehook.storage.delivery_queue_sql import DELIVERY_COLUMNS
 from livehook.storage.records import columns_for, values_of
 from livehook.storage.tables import (

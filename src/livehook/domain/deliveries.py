@@ -55,6 +55,16 @@ class DeliveryHead:
 
 
 @dataclass(frozen=True, slots=True)
+class NewDelivery(DeliveryHead):
+    """One event going to one recipient, with the exact body the worker will sign and send:
+    what the fan-out hands the queue (``storage/delivery_queue.py: DeliveryQueue.enqueue``)."""
+
+    request_body: str  # UTF-8 JSON text
+    is_test: bool = False
+    wire_profile: str = profiles.DEFAULT_PROFILE
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery(DeliveryHead):
     is_test: bool
     status: str

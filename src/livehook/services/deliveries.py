@@ -26,6 +26,7 @@ from livehook.domain.deliveries import (
     Activity,
     Attempt,
     Delivery,
+    NewDelivery,
     StatusCounts,
     activity_since,
     summarize_activity,
@@ -37,7 +38,7 @@ from livehook.services.errors import Conflict, InvalidRequest, NotFound
 from livehook.services.idempotency import Idempotency, claim, record
 from livehook.services.webhooks import WebhookService
 from livehook.storage.database import Database
-from livehook.storage.delivery_queue import DeliveryQueue, NewDelivery, prune_payloads
+from livehook.storage.delivery_queue import DeliveryQueue, prune_payloads
 from livehook.storage.repositories.delivery_log import DeliveryFilters, DeliveryLogRepository
 from livehook.storage.repositories.sessions import SessionRepository
 

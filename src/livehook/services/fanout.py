@@ -27,10 +27,11 @@ from typing import Protocol
 
 from livehook import ids, metrics
 from livehook.domain import payloads, profiles
+from livehook.domain.deliveries import NewDelivery
 from livehook.domain.sessions import Event, Session
 from livehook.domain.webhooks import Webhook
 from livehook.storage.database import Transaction
-from livehook.storage.delivery_queue import DeliveryQueue, NewDelivery
+from livehook.storage.delivery_queue import DeliveryQueue
 from livehook.storage.repositories.events import EventRepository
 
 

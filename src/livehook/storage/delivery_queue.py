@@ -24,8 +24,7 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy.dialects import sqlite
 
-from livehook.domain import profiles
-from livehook.domain.deliveries import PENDING, Attempt, Delivery, DeliveryHead
+from livehook.domain.deliveries import PENDING, Attempt, Delivery, NewDelivery
 from livehook.storage import delivery_queue_sql as sql
 from livehook.storage.database import Database, Transaction
 from livehook.storage.records import from_row, values_of
@@ -41,20 +40,11 @@ def _sqlite_time(value: datetime | None) -> Any:
     return value if _SQLITE_BIND is None else _SQLITE_BIND(value)
 
 
-def _json(rows: list[list[Any]]) -> str:
+def _json(rows: Sequence[Sequence[Any]]) -> str:
     return orjson.dumps(rows).decode()
 
 
 RedeliverResult = Literal["queued", "in_flight", "pruned", "not_found"]
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery(DeliveryHead):
-    """One event going to one recipient, with the exact body the worker will sign and send."""
-
-    request_body: str  # UTF-8 JSON text
-    is_test: bool = False
-    wire_profile: str = profiles.DEFAULT_PROFILE
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,20 +156,26 @@ class DeliveryQueue:
         then the rows, one statement each."""
         if not rows:
             return 0
-        bodies = {body_id(row.request_body): row.request_body for row in rows}
+        keys: dict[str, str] = {}  # body -> its key: a fan-out hashes its one body once
+        for row in rows:
+            if row.request_body not in keys:
+                keys[row.request_body] = body_id(row.request_body)
         await self._conn.execute(
             sql.ADD_BODIES_POSTGRES if self._postgres else sql.ADD_BODIES_SQLITE,
-            [{"id": key, "body": body} for key, body in bodies.items()],
+            [{"id": key, "body": body} for body, key in keys.items()],
         )
-        queued = {
-            "status": PENDING,
-            "attempt_count": 0,
-            "next_attempt_at": now,
-            "lease_token": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        await self._conn.execute(sql.ENQUEUE, [delivery_values(row, **queued) for row in rows])
+        values = [
+            (*(getattr(row, name) for name in sql.NEW_COLUMNS[:-1]), keys[row.request_body])
+            for row in rows
+        ]
+        if self._postgres:
+            arrays = {
+                f"b_{name}": list(column)
+                for name, column in zip(sql.NEW_COLUMNS, zip(*values, strict=True), strict=True)
+            }
+            await self._conn.execute(sql.ENQUEUE_POSTGRES, {**arrays, "b_now": now})
+        else:
+            await self._conn.execute(sql.ENQUEUE_SQLITE, {"b_rows": _json(values), "b_now": now})
         await self._wake()
         return len(rows)
 
