@@ -102,6 +102,8 @@ def test_keys_list_loads_the_database_and_no_server(
     loaded = _modules_loaded_by(home, *command)
     assert _loaded(loaded, (*SERVER_MODULES, *UNUSED_BY_QUICK_COMMANDS)) == []
     assert "sqlalchemy" in loaded  # it did read the keys
+    # On SQLite, nothing of PostgreSQL's dialect (storage/types.py, storage/tables.py).
+    assert _loaded(loaded, ("sqlalchemy.dialects.postgresql", "asyncpg")) == []
 
 
 # The use cases each read-only command calls (with the errors and idempotency modules they all
