@@ -24,6 +24,7 @@ from tests.support.databases import (
     with_database,
 )
 from tests.support.deliveries import FakeClock, TestAccount, WorkerFactory, new_account
+from tests.support.dns import offline_dns
 from tests.support.receivers import Receiver, running_receiver
 
 DatabaseTemplate = SqliteTemplate | PostgresTemplate
@@ -160,3 +161,10 @@ async def make_worker(services: Services) -> AsyncIterator[WorkerFactory]:
 def clock() -> FakeClock:
     # A minute ahead of the API's clock: what the API queues now is due for the worker.
     return FakeClock(datetime.now(UTC) + timedelta(minutes=1))
+
+
+@pytest.fixture
+async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostnames do not resolve (as offline): registration accepts them; IPs pass through.
+    A test module that registers made-up hosts says `pytestmark = usefixtures("no_dns")`."""
+    offline_dns(monkeypatch)

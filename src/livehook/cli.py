@@ -26,6 +26,7 @@ from livehook.commands.common import (
     redacted_database_url,
     with_services,
 )
+from livehook.commands.groups import command_group
 from livehook.commands.listen import listen as listen_command
 from livehook.commands.mcp import mcp
 from livehook.commands.trigger import trigger as trigger_command
@@ -35,13 +36,13 @@ from livehook.constants import DEFAULT_HOST, DEFAULT_PORT
 if TYPE_CHECKING:
     from livehook.services.registry import Services
 
-app = typer.Typer(
+app = command_group(
     name="livehook",
     help="Signed, retried, logged webhooks for human-verification platforms.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+keys_app = command_group(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 

@@ -1,19 +1,19 @@
 """Settings, read from the environment (``LIVEHOOK_*``) by the composition roots only.
 
-A plain pydantic model reads the environment itself, as pydantic-settings did: a variable
-``LIVEHOOK_<FIELD>`` in any case, its text validated like any value, values given to
-``Settings(...)`` over the environment's. (pydantic-settings' import was a good part of the
-start of a quick command, for a handful of flat fields.)
+A variable ``LIVEHOOK_<FIELD>`` in any case sets a field, its text read as the field's type;
+values given to ``Settings(...)`` win over the environment's; a value that cannot work is a
+``ValueError`` naming its variable. Plain Python rather than a pydantic model: a dozen flat
+fields did not need pydantic, whose model machinery was about 100 ms of CPU in every command
+(`livehook keys list`; tests/e2e/test_cli_imports.py pins what a command loads).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any, NoReturn
 
 from livehook.domain import profiles
 from livehook.files import make_private_dir
@@ -27,67 +27,76 @@ class ConfigError(RuntimeError):
 
 ENV_PREFIX = "LIVEHOOK_"
 
+# What pydantic accepted as a boolean, which the README's examples use (`true`, `1`).
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
-class Settings(BaseModel):
-    # Defaults are validated too (`home`'s `~` is expanded), as pydantic-settings did.
-    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+class Settings:
+    """The deployment's settings; ``replace(**changes)`` gives a copy with some changed."""
+
+    FIELDS = (
+        "home",
+        "database_url",
+        "secret_key",
+        "allow_local_urls",
+        "run_worker",
+        "worker_processes",
+        "retention_days",
+        "disable_after_days",
+        "log_level",
+        "verification_url",
+        "wire_profile",
+        "user_agent",
+    )
+    # Never shown by repr (a log line or a traceback may print the settings).
+    _HIDDEN = frozenset({"database_url", "secret_key"})
+
+    home: Path  # data directory
+    database_url: str | None  # sqlite:///path or postgresql://...; default: a file in home
+    secret_key: str | None  # key(s) encrypting signing secrets at rest, comma-separated
+    allow_local_urls: bool  # development only: allow http:// and local webhook targets
+    run_worker: bool  # run the delivery worker inside serve
+    # Worker processes serve starts and restarts beside its API; 0 runs the worker in the
+    # API's own process; None: the measured default of the database.
+    worker_processes: int | None
+    retention_days: int  # days payloads are kept
+    disable_after_days: float  # disable an endpoint whose deliveries all failed this long
+    log_level: str
+    # The page where a person completes a verification, with `{session_id}`
+    # (https://verify.example.com/s/{session_id}); MCP agents hand it to the human.
+    verification_url: str | None
+    wire_profile: str  # default wire profile of webhooks and session callbacks
+    user_agent: str | None  # User-Agent of every delivery instead of the profile's
 
     def __init__(self, **values: Any) -> None:
-        super().__init__(**(_from_environment() | values))
+        unknown = values.keys() - set(self.FIELDS)
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        given: dict[str, Any] = _from_environment() | values
+        read = _Reader(given)
+        self.home = Path(read.text("home", "~/.livehook")).expanduser()
+        self.database_url = read.optional_text("database_url")
+        self.secret_key = read.optional_text("secret_key")
+        self.allow_local_urls = read.flag("allow_local_urls", default=False)
+        self.run_worker = read.flag("run_worker", default=True)
+        self.worker_processes = read.optional_whole("worker_processes", low=0, high=64)
+        self.retention_days = read.whole("retention_days", 30, low=1)
+        self.disable_after_days = read.positive("disable_after_days", 5.0)
+        self.log_level = read.text("log_level", "info")
+        self.verification_url = _verification_page(read.optional_text("verification_url"))
+        self.wire_profile = profiles.get(read.text("wire_profile", "livehook")).name
+        self.user_agent = _header_safe(read.optional_text("user_agent"))
 
-    home: Path = Field(default=Path("~/.livehook"), description="Data directory.")
-    database_url: str | None = Field(
-        default=None, description="sqlite:///path or postgresql://...; default: a file in home."
-    )
-    secret_key: str | None = Field(
-        default=None, description="Key(s) encrypting signing secrets at rest, comma-separated."
-    )
-    allow_local_urls: bool = Field(
-        default=False, description="Development only: allow http:// and local webhook targets."
-    )
-    run_worker: bool = Field(default=True, description="Run the delivery worker inside serve.")
-    worker_processes: int | None = Field(
-        default=None,
-        ge=0,
-        le=64,
-        description="Worker processes serve starts and restarts beside its API; 0 runs the "
-        "worker in the API's own process; unset: the measured default of the database.",
-    )
-    retention_days: int = Field(default=30, ge=1, description="Days payloads are kept.")
-    disable_after_days: float = Field(
-        default=5.0, gt=0, description="Disable an endpoint whose deliveries all failed this long."
-    )
-    log_level: str = Field(default="info")
-    verification_url: str | None = Field(
-        default=None,
-        description="The page where a person completes a verification, with `{session_id}` "
-        "(e.g. https://verify.example.com/s/{session_id}); MCP agents hand it to the human.",
-    )
-    wire_profile: str = Field(
-        default="livehook",
-        description="Default wire profile of webhooks and session callbacks: livehook, moveris, "
-        "verifeye, verifyyou or standard-webhooks.",
-    )
-    user_agent: str | None = Field(
-        default=None, description="User-Agent of every delivery instead of the profile's."
-    )
+    def replace(self, **changes: Any) -> Settings:
+        return Settings(**({name: getattr(self, name) for name in self.FIELDS} | changes))
 
-    @field_validator("home")
-    @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
-
-    @field_validator("wire_profile")
-    @classmethod
-    def _known_profile(cls, value: str) -> str:
-        return profiles.get(value).name
-
-    @field_validator("user_agent")
-    @classmethod
-    def _header_safe(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or any(c in value for c in "\r\n\0")):
-            raise ValueError("LIVEHOOK_USER_AGENT must be one non-empty line")
-        return value
+    def __repr__(self) -> str:
+        shown = (
+            f"{name}={'<hidden>' if name in self._HIDDEN else repr(getattr(self, name))}"
+            for name in self.FIELDS
+        )
+        return f"Settings({', '.join(shown)})"
 
     @property
     def resolved_database_url(self) -> str:
@@ -119,15 +128,6 @@ class Settings(BaseModel):
         path.write_text(key + "\n")
         return key
 
-    @field_validator("verification_url")
-    @classmethod
-    def _has_session_placeholder(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if "{session_id}" not in value:
-            raise ValueError("must contain `{session_id}`, where the session's id goes")
-        return value
-
 
 def _from_environment() -> dict[str, str]:
     """The ``LIVEHOOK_<FIELD>`` variables, by field name (names in any case)."""
@@ -135,6 +135,78 @@ def _from_environment() -> dict[str, str]:
     found: dict[str, str] = {}
     for key, value in os.environ.items():
         name = key.lower()
-        if name.startswith(prefix) and name[len(prefix) :] in Settings.model_fields:
+        if name.startswith(prefix) and name[len(prefix) :] in Settings.FIELDS:
             found[name[len(prefix) :]] = value
     return found
+
+
+class _Reader:
+    """Each field's value from what was given (text from the environment, or a value), with
+    an error that names the variable."""
+
+    def __init__(self, given: dict[str, Any]) -> None:
+        self._given = given
+
+    def text(self, name: str, default: str) -> str:
+        value = self._given.get(name, default)
+        return str(value) if isinstance(value, (str, Path)) else _refuse(name, value, "text")
+
+    def optional_text(self, name: str) -> str | None:
+        value = self._given.get(name)
+        return None if value is None else self.text(name, "")
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        value = self._given.get(name, default)
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        return _refuse(name, value, "true or false")
+
+    def whole(self, name: str, default: int, *, low: int, high: int | None = None) -> int:
+        value = self._given.get(name, default)
+        wanted = f"a whole number from {low}" + (f" to {high}" if high is not None else " up")
+        try:
+            number = value if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            return _refuse(name, value, wanted)
+        if isinstance(value, bool) or number < low or (high is not None and number > high):
+            return _refuse(name, value, wanted)
+        return number
+
+    def optional_whole(self, name: str, *, low: int, high: int) -> int | None:
+        if self._given.get(name) is None:
+            return None
+        return self.whole(name, 0, low=low, high=high)
+
+    def positive(self, name: str, default: float) -> float:
+        value = self._given.get(name, default)
+        try:
+            number = float(str(value).strip()) if isinstance(value, str) else float(value)
+        except (TypeError, ValueError):
+            return _refuse(name, value, "a number above 0")
+        if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
+            return _refuse(name, value, "a number above 0")
+        return number
+
+
+def _refuse(name: str, value: Any, wanted: str) -> NoReturn:
+    raise ValueError(f"{ENV_PREFIX}{name.upper()} must be {wanted}, not {value!r}")
+
+
+def _verification_page(value: str | None) -> str | None:
+    if not value:
+        return None
+    if "{session_id}" not in value:
+        raise ValueError(
+            f"{ENV_PREFIX}VERIFICATION_URL must contain `{{session_id}}`, where the session's "
+            "id goes"
+        )
+    return value
+
+
+def _header_safe(value: str | None) -> str | None:
+    if value is not None and (not value.strip() or any(c in value for c in "\r\n\0")):
+        raise ValueError(f"{ENV_PREFIX}USER_AGENT must be one non-empty line")
+    return value

@@ -89,3 +89,12 @@ def test_postgres_without_secret_key_is_a_clear_startup_error(home: Path) -> Non
     result = run_cli("serve", env=env)
     assert result.returncode == 1
     assert "LIVEHOOK_SECRET_KEY is required" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("keys", "list")])
+def test_a_setting_that_cannot_work_is_a_clean_error_naming_it(
+    home: Path, command: tuple[str, ...]
+) -> None:
+    result = run_cli(*command, env=env_for(home, LIVEHOOK_RETENTION_DAYS="a month"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "LIVEHOOK_RETENTION_DAYS must be a whole number" in result.stderr

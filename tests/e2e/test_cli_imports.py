@@ -30,8 +30,7 @@ SERVER_MODULES = (
     "livehook.delivery",
     "livehook.server",
 )
-# What a command that reads or writes the database needs, and `--help` does not. (Not pydantic:
-# Typer itself coerces a sub-command's options with it.)
+# What a command that reads or writes the database needs, and `--help` does not.
 DATABASE_MODULES = ("sqlalchemy", "alembic", "livehook.config", "livehook.storage")
 # What a command on an up-to-date database does without: Alembic (loaded only when a migration
 # is due), structlog (until a line is logged), asyncpg (a worker's LISTEN connection),
@@ -102,6 +101,10 @@ def test_keys_list_loads_the_database_and_no_server(
     loaded = _modules_loaded_by(home, *command)
     assert _loaded(loaded, (*SERVER_MODULES, *UNUSED_BY_QUICK_COMMANDS)) == []
     assert "sqlalchemy" in loaded  # it did read the keys
+    # On SQLite, nothing of PostgreSQL's dialect (storage/types.py, storage/tables.py); no
+    # pydantic: the settings are plain Python (config.py) and Typer builds no coercion for a
+    # flag not given (commands/groups.py).
+    assert _loaded(loaded, ("sqlalchemy.dialects.postgresql", "asyncpg", "pydantic")) == []
 
 
 # The use cases each read-only command calls (with the errors and idempotency modules they all

@@ -8,8 +8,9 @@ import httpx
 import jsonschema
 import pytest
 
-from tests.support.dns import offline_dns
 from tests.support.http import auth, data
+
+pytestmark = pytest.mark.usefixtures("no_dns")
 
 # The published catalog and the operational events, in catalog order: written out, so that a
 # change to domain/catalog.py shows here.
@@ -28,12 +29,6 @@ PUBLISHED_EVENT_TYPES = [
     "webhook.disabled",
     "delivery.exhausted",
 ]
-
-
-@pytest.fixture(autouse=True)
-async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    offline_dns(monkeypatch)
 
 
 async def event_types(client: httpx.AsyncClient) -> list[dict[str, Any]]:

@@ -17,8 +17,8 @@ from tests.support.http import data, error
 
 
 async def test_readyz_is_503_once_the_in_process_worker_has_died(settings: Settings) -> None:
-    services = build_services(settings.model_copy(update={"run_worker": True}))
-    app = create_app(settings.model_copy(update={"run_worker": True}), services)
+    services = build_services(settings.replace(run_worker=True))
+    app = create_app(settings.replace(run_worker=True), services)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -6,10 +6,10 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from livehook.storage.database import Database
-from livehook.storage.tables import metadata
+from livehook.storage.tables import PARTIAL, deliveries, metadata
 
 
 async def test_migrations_match_declared_schema(db: Database) -> None:
@@ -32,3 +32,23 @@ async def test_claim_index_is_partial_on_pending_rows(db: Database) -> None:
 
 async def test_migrated_database_needs_no_migration(db: Database) -> None:
     assert await db.needs_migration() is False
+
+
+def _bare(predicate: str) -> str:
+    """A predicate as either database prints it, without PostgreSQL's casts and parentheses."""
+    return " ".join(predicate.replace("::text", "").replace("(", "").replace(")", "").split())
+
+
+async def test_partial_indexes_have_the_declared_predicate(db: Database) -> None:
+    """tables.py keeps a partial index's predicate in `info` (see there): the migrated index
+    must be partial with that predicate, on both databases."""
+    partial = {ix.name: ix.info[PARTIAL] for ix in deliveries.indexes if PARTIAL in ix.info}
+    assert set(partial) == {"ix_deliveries_due", "ix_deliveries_unpruned"}
+    if db.dialect == "postgresql":
+        query = text("SELECT indexdef FROM pg_indexes WHERE indexname = :name")
+    else:
+        query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
+    async with db.read() as tx:
+        for name, predicate in partial.items():
+            definition = (await tx.conn.execute(query, {"name": name})).scalar_one()
+            assert _bare(definition).endswith(f"WHERE {_bare(predicate)}"), definition

@@ -245,7 +245,7 @@ async def test_bad_failure_is_422_naming_the_field(
 @pytest.fixture
 async def strict_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app as deployed: local and non-HTTPS callback URLs are refused."""
-    strict = settings.model_copy(update={"allow_local_urls": False})
+    strict = settings.replace(allow_local_urls=False)
     async with running_services(strict) as services, in_process_client(strict, services) as c:
         yield c
 

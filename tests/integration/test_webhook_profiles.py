@@ -103,7 +103,7 @@ async def test_a_test_event_the_profile_does_not_send_is_refused(
 @pytest.fixture
 async def moveris_deployment(settings: Settings) -> AsyncIterator[Services]:
     """A deployment whose default profile is moveris and whose agent is its own."""
-    custom = settings.model_copy(update={"wire_profile": "moveris", "user_agent": "Acme-Hooks/3"})
+    custom = settings.replace(wire_profile="moveris", user_agent="Acme-Hooks/3")
     built = build_services(custom)
     try:
         yield built
@@ -114,7 +114,7 @@ async def moveris_deployment(settings: Settings) -> AsyncIterator[Services]:
 async def test_the_deployment_default_profile_and_agent_apply(
     settings: Settings, moveris_deployment: Services
 ) -> None:
-    custom = settings.model_copy(update={"wire_profile": "moveris", "user_agent": "Acme-Hooks/3"})
+    custom = settings.replace(wire_profile="moveris", user_agent="Acme-Hooks/3")
     app = create_app(custom, moveris_deployment)
     transport = httpx.ASGITransport(app=app)
     key = (await moveris_deployment.keys.create(account_name="acme")).plaintext

@@ -10,17 +10,12 @@ import pytest
 
 from livehook.domain.scopes import ALL_SCOPES
 from livehook.services.registry import Services
-from tests.support.dns import offline_dns
 from tests.support.http import auth, data, error
+
+pytestmark = pytest.mark.usefixtures("no_dns")
 
 HOOK = "https://hooks.acme.example/livehook"
 READ, WRITE = "webhooks:read", "webhooks:write"
-
-
-@pytest.fixture(autouse=True)
-async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    offline_dns(monkeypatch)
 
 
 async def create(client: httpx.AsyncClient, key: str, url: str = HOOK) -> Any:

@@ -10,16 +10,11 @@ import httpx
 import pytest
 
 from livehook.services.registry import Services
-from tests.support.dns import offline_dns
 from tests.support.http import auth, data, error
 
+pytestmark = pytest.mark.usefixtures("no_dns")
+
 HOOK = "https://hooks.acme.example/livehook"
-
-
-@pytest.fixture(autouse=True)
-async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    offline_dns(monkeypatch)
 
 
 async def create(client: httpx.AsyncClient, key: str, status: int = 201, **fields: Any) -> Any:

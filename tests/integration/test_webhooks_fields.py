@@ -9,8 +9,9 @@ import pytest
 
 from livehook.domain.catalog import EVENT_TYPES, MODELS
 from livehook.services.registry import Services
-from tests.support.dns import offline_dns
 from tests.support.http import auth, data, error
+
+pytestmark = pytest.mark.usefixtures("no_dns")
 
 HOOK = "https://hooks.acme.example/livehook"
 SECRET_HEADERS = {
@@ -19,12 +20,6 @@ SECRET_HEADERS = {
     "Proxy-Authorization": "Basic cHJveHk6cGFzcw==",
     "X-Auth-Token": "receiver-token-3",
 }
-
-
-@pytest.fixture(autouse=True)
-async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    offline_dns(monkeypatch)
 
 
 async def post(client: httpx.AsyncClient, key: str, **fields: Any) -> httpx.Response:

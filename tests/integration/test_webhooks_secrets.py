@@ -13,17 +13,12 @@ from sqlalchemy import select
 
 from livehook.services.registry import Services
 from livehook.storage.tables import metadata
-from tests.support.dns import offline_dns
 from tests.support.http import auth, data, error
+
+pytestmark = pytest.mark.usefixtures("no_dns")
 
 HOOK = "https://hooks.acme.example/livehook"
 HEADER_VALUES = {"Authorization": "Bearer receiver-credential-8f3a", "X-Tenant": "tenant-b7c1"}
-
-
-@pytest.fixture(autouse=True)
-async def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hostnames do not resolve (as offline): registration accepts them; IPs pass through."""
-    offline_dns(monkeypatch)
 
 
 async def create(client: httpx.AsyncClient, key: str, **fields: Any) -> Any:

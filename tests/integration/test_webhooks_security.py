@@ -136,7 +136,7 @@ async def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def strict_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"allow_local_urls": False})
+    return settings.replace(allow_local_urls=False)
 
 
 @pytest.fixture

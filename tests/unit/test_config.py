@@ -78,3 +78,51 @@ def test_the_verification_page_address_must_say_where_the_session_id_goes(
     assert Settings(home=tmp_path, verification_url="").verification_url is None
     with pytest.raises(ValueError, match=r"\{session_id\}"):
         Settings(home=tmp_path, verification_url="https://verify.example.com/s/")
+
+
+def test_each_kind_of_value_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name, value in {
+        "HOME": str(tmp_path),
+        "run_worker": "no",  # names in any case
+        "WORKER_PROCESSES": "3",
+        "RETENTION_DAYS": "7",
+        "DISABLE_AFTER_DAYS": "0.5",
+        "WIRE_PROFILE": "moveris",
+        "USER_AGENT": "Acme-Hooks/3",
+    }.items():
+        monkeypatch.setenv(f"LIVEHOOK_{name}", value)
+    settings = Settings(retention_days=9)  # a value given wins over the environment's
+    assert (settings.home, settings.run_worker, settings.worker_processes) == (tmp_path, False, 3)
+    assert (settings.retention_days, settings.disable_after_days) == (9, 0.5)
+    assert (settings.wire_profile, settings.user_agent) == ("moveris", "Acme-Hooks/3")
+    assert settings.replace(run_worker=True).run_worker is True
+    assert settings.replace(run_worker=True).worker_processes == 3
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LIVEHOOK_WORKER_PROCESSES", "many"),
+        ("LIVEHOOK_WORKER_PROCESSES", "65"),
+        ("LIVEHOOK_RETENTION_DAYS", "0"),
+        ("LIVEHOOK_DISABLE_AFTER_DAYS", "nan"),
+        ("LIVEHOOK_ALLOW_LOCAL_URLS", "maybe"),
+    ],
+)
+def test_a_value_that_cannot_work_is_refused_by_its_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=f"^{variable} must be .*, not '{value}'$"):
+        Settings(home=tmp_path)
+
+
+def test_the_settings_never_show_the_secret_key_or_the_database_url(tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path,
+        secret_key="new-key-0123456789abcdef",
+        database_url="postgresql://u:hunter2@db/lh",
+    )
+    assert "0123456789abcdef" not in repr(settings) and "hunter2" not in repr(settings)

@@ -137,7 +137,7 @@ def test_session_id_is_canonicalised_and_required_for_session_events() -> None:
         ({"event_type": "verification.done"}, "unknown event type"),
         ({"event_id": "abc"}, "event id must match"),
         ({"event_id": "evt_abc\n"}, "event id must match"),
-        ({"fmt": "fat"}, "payload format must be one of full, thin"),
+        ({"fmt": "fat"}, "payload format must be `full` or `thin`"),
     ],
 )
 def test_build_payload_refuses_bad_arguments(overrides: dict[str, Any], message: str) -> None:
@@ -334,7 +334,7 @@ def test_thin_schema_rejects_data() -> None:
 def test_schema_for_refuses_unknown_types_and_formats() -> None:
     with pytest.raises(ValueError, match="unknown event type"):
         schema_for("verification.done", "full")
-    with pytest.raises(ValueError, match="payload format must be one of"):
+    with pytest.raises(ValueError, match="payload format must be `full` or `thin`"):
         schema_for("verification.completed", "fat")  # type: ignore[arg-type]
 
 

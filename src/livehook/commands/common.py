@@ -39,9 +39,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def load_settings() -> Settings:
-    from livehook.config import Settings
+    """The settings from the environment; one that cannot work is a clean exit naming it."""
+    from livehook.config import ConfigError, Settings
 
-    return Settings()
+    try:
+        return Settings()
+    except (ConfigError, ValueError) as exc:
+        raise fail(str(exc)) from None
 
 
 def with_services(

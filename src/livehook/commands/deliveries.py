@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from livehook.commands.common import JsonOption, KeyOption, id_column, principal_of, print_json
+from livehook.commands.groups import command_group
 from livehook.domain.listening import is_listen_url
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from livehook.domain.deliveries import Delivery
     from livehook.services.registry import Services
 
-app = typer.Typer(help="The delivery log: list, inspect, redeliver.", no_args_is_help=True)
+app = command_group(help="The delivery log: list, inspect, redeliver.", no_args_is_help=True)
 console = Console(highlight=False)
 
 

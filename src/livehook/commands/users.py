@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from livehook.commands.groups import command_group
+
 if TYPE_CHECKING:
     from livehook.services.registry import Services
 
-users_app = typer.Typer(help="Manage portal users (who signs in at /portal).", no_args_is_help=True)
+users_app = command_group(
+    help="Manage portal users (who signs in at /portal).", no_args_is_help=True
+)
 
 
 def _read_password(from_stdin: bool) -> str:

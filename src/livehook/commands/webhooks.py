@@ -10,13 +10,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from livehook.commands.common import JsonOption, KeyOption, id_column, principal_of, print_json
+from livehook.commands.groups import command_group
 
 if TYPE_CHECKING:
     from livehook.domain.webhooks import Webhook
     from livehook.services.registry import Services
     from livehook.services.webhooks import WithSecret
 
-app = typer.Typer(help="Webhook endpoints: list, register.", no_args_is_help=True)
+app = command_group(help="Webhook endpoints: list, register.", no_args_is_help=True)
 console = Console(highlight=False)
 
 

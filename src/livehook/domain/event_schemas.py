@@ -33,6 +33,7 @@ from livehook.domain.payloads import (
     JSONObject,
     PayloadFormat,
     build_payload,
+    check_format,
     delivery_exhausted_data,
     failure_data,
     liveness_data,
@@ -168,8 +169,7 @@ def schema_for(event_type: str, fmt: PayloadFormat) -> JSONObject:
     spec = EVENT_TYPES.get(event_type)
     if spec is None:
         raise ValueError(f"unknown event type {event_type!r}")
-    if fmt not in PAYLOAD_FORMATS:
-        raise ValueError(f"payload format must be one of {', '.join(PAYLOAD_FORMATS)}")
+    check_format(fmt)
     session_id: JSONObject = {"type": "string", "format": "uuid"}
     if spec.operational:
         session_id = {"type": ["string", "null"], "format": "uuid"}

@@ -39,6 +39,15 @@ PayloadFormat = Literal["full", "thin"]
 PAYLOAD_FORMATS: tuple[PayloadFormat, ...] = get_args(PayloadFormat)
 DEFAULT_PAYLOAD_FORMAT: PayloadFormat = "full"
 
+
+def check_format(value: str, name: str = "payload format") -> PayloadFormat:
+    """``value`` if it is a payload format; a ValueError naming ``name`` otherwise (the one
+    check the API, the session callbacks, the schemas and the builder share)."""
+    if value not in PAYLOAD_FORMATS:
+        raise ValueError(f"{name} must be {' or '.join(f'`{f}`' for f in PAYLOAD_FORMATS)}")
+    return value
+
+
 EVENT_ID_PREFIX = "evt"  # ids are `ids.sortable_id(EVENT_ID_PREFIX, …)`: `evt_` + 26 chars
 EVENT_ID_PATTERN = r"^evt_[0-9A-Za-z_-]{1,64}$"  # sortable ids, with room for other id schemes
 ERROR_CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # machine-readable, safe to switch on
@@ -90,8 +99,7 @@ def build_payload(
     test: bool = False,
 ) -> JSONObject:
     """The payload dict for one event in format `fmt`; `test=True` marks a test delivery."""
-    if fmt not in PAYLOAD_FORMATS:
-        raise ValueError(f"payload format must be one of {', '.join(PAYLOAD_FORMATS)}")
+    check_format(fmt)
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     canonical_session = _canonical_session_id(session_id)

@@ -141,9 +141,10 @@ def check_model(model: str) -> str:
 
 
 def check_callback_format(value: str) -> str:
-    if value not in payloads.PAYLOAD_FORMATS:
-        raise FieldError("callback_format", "callback_format must be `full` or `thin`")
-    return value
+    try:
+        return payloads.check_format(value, "callback_format")
+    except ValueError as exc:
+        raise FieldError("callback_format", str(exc)) from None
 
 
 def check_callback_profile(value: str, callback_format: str = "full") -> str:

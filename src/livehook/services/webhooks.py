@@ -14,7 +14,7 @@ from livehook.crypto import SecretBox
 from livehook.domain import catalog, profiles
 from livehook.domain.accounts import Principal
 from livehook.domain.addresses import UnsafeURLError, check_url
-from livehook.domain.payloads import PAYLOAD_FORMATS
+from livehook.domain.payloads import check_format
 from livehook.domain.retry import RetryPolicy
 from livehook.domain.webhooks import (
     MAX_PREVIOUS_SECRETS,
@@ -396,11 +396,10 @@ def _validated(draft: WebhookDraft, fallback_profile: str) -> dict[str, Any]:
             catalog.check_model(draft.model)
         except ValueError as exc:
             raise InvalidRequest(str(exc), field="model") from None
-    if draft.payload_format not in PAYLOAD_FORMATS:
-        raise InvalidRequest(
-            f"payload_format must be {' or '.join(f'`{f}`' for f in PAYLOAD_FORMATS)}",
-            field="payload_format",
-        )
+    try:
+        check_format(draft.payload_format, "payload_format")
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="payload_format") from None
     if draft.payload_format not in profile.payload_formats:
         raise InvalidRequest(profiles.fixed_shape_message(profile), field="payload_format")
     try:
