@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 
 from livehook.composition import build_app as create_app
 from livehook.composition import build_services, build_worker
@@ -67,9 +68,40 @@ async def in_process_client(
     settings: Settings, services: Services, base_url: str = "http://livehook.test"
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the real app in-process (no network)."""
-    transport = httpx.ASGITransport(app=create_app(settings, services))
+    transport = httpx.ASGITransport(app=_app_over(settings, services))
     async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
         yield client
+
+
+# One app per test process and per settings (but for the test's own home and database): FastAPI
+# builds a route's dependencies and response models on the first request to it in each new app,
+# ~25 ms a router, which every in-process test paid again. No lifespan runs in-process (httpx's
+# ASGITransport sends none), so what a test's app holds of its own is its services, settings,
+# `livehook listen` sockets and `/mcp` endpoint: each test gets fresh ones (_serve).
+_APPS: dict[str, FastAPI] = {}
+_OWN = frozenset({"home", "database_url"})
+
+
+def _app_over(settings: Settings, services: Services) -> FastAPI:
+    shape = repr([getattr(settings, f) for f in Settings.FIELDS if f not in _OWN])
+    app = _APPS.get(shape)
+    if app is None:
+        app = _APPS[shape] = create_app(settings, services)
+    else:
+        _serve(app, settings, services)
+    return app
+
+
+def _serve(app: FastAPI, settings: Settings, services: Services) -> None:
+    from livehook.delivery.relay import ListenerHub
+    from livehook.mcp_server.http import PATH, mcp_endpoint
+
+    app.state.services = services
+    app.state.settings = settings
+    app.state.listeners = ListenerHub()
+    routes = app.router.routes
+    (index,) = (i for i, r in enumerate(routes) if getattr(r, "path", None) == PATH)
+    routes[index] = mcp_endpoint(settings, services).route
 
 
 def _portal_with_a_fast_hash(services: Services) -> PortalService:
