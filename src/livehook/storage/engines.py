@@ -16,6 +16,10 @@ from livehook.files import create_private_file
 # An execution option naming a read-only transaction: on SQLite it begins deferred (a WAL
 # snapshot beside the writer) instead of taking the write lock with BEGIN IMMEDIATE.
 SNAPSHOT_OPTION = "livehook_snapshot"
+# An execution option naming a statement alone on SQLite (``Database.single_read``): no BEGIN.
+# PostgreSQL's AUTOCOMMIT does this there; on aiosqlite, AUTOCOMMIT would set the isolation
+# level at checkout and reset it at return, three thread hops of the six such a read takes.
+STATEMENT_ALONE_OPTION = "livehook_statement_alone"
 
 
 class DatabaseURLError(ValueError):
@@ -87,7 +91,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         # writes can fail with SQLITE_BUSY instead of waiting, since SQLite cannot upgrade a read
         # lock safely. A read-only one begins deferred, so it never waits for the writer (WAL).
         options = conn.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":
+        if options.get(STATEMENT_ALONE_OPTION) or options.get("isolation_level") == "AUTOCOMMIT":
             return  # a statement alone (Database.single_read): no transaction around it
         if options.get(SNAPSHOT_OPTION):
             conn.exec_driver_sql("BEGIN")
