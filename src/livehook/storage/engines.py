@@ -71,8 +71,22 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     if database and database != ":memory:":
         create_private_file(Path(database).expanduser())
     engine = create_async_engine(
-        url, pool_size=5, max_overflow=5, connect_args={"timeout": 30}, hide_parameters=True
+        url,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"timeout": 30},
+        hide_parameters=True,
+        pool_reset_on_return=None,  # see _rollback_if_open
     )
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _rollback_if_open(dbapi_connection: Any, record: Any, state: Any) -> None:
+        # SQLAlchemy's own reset rolls back every connection handed back to the pool, even one
+        # whose transaction just committed: a hop to aiosqlite's thread on every checkout for
+        # nothing. Roll back only one still inside a transaction (one whose end was cut short),
+        # which would otherwise keep SQLite's write lock from every other connection.
+        if state.asyncio_safe and record.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
