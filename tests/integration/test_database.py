@@ -85,7 +85,7 @@ async def test_a_connection_handed_back_inside_a_transaction_releases_the_write_
     db: Database,
 ) -> None:
     # As a transaction whose end was cut short leaves its connection: open, unknown to
-    # SQLAlchemy. The pool rolls back only such a connection (not one that committed).
+    # SQLAlchemy. Only such a connection is rolled back when handed back (not one that committed).
     async with db.engine.connect() as conn:
         raw = await conn.get_raw_connection()
         await raw.driver_connection.execute("BEGIN IMMEDIATE")

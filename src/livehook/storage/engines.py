@@ -71,22 +71,20 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     if database and database != ":memory:":
         create_private_file(Path(database).expanduser())
     engine = create_async_engine(
-        url,
-        pool_size=5,
-        max_overflow=5,
-        connect_args={"timeout": 30},
-        hide_parameters=True,
-        pool_reset_on_return=None,  # see _rollback_if_open
+        url, pool_size=5, max_overflow=5, connect_args={"timeout": 30}, hide_parameters=True
     )
+    rollback = engine.dialect.do_rollback
 
-    @event.listens_for(engine.sync_engine, "reset")
-    def _rollback_if_open(dbapi_connection: Any, record: Any, state: Any) -> None:
-        # SQLAlchemy's own reset rolls back every connection handed back to the pool, even one
-        # whose transaction just committed: a hop to aiosqlite's thread on every checkout for
-        # nothing. Roll back only one still inside a transaction (one whose end was cut short),
-        # which would otherwise keep SQLite's write lock from every other connection.
-        if state.asyncio_safe and record.driver_connection.in_transaction:
-            dbapi_connection.rollback()
+    def _rollback_if_open(connection: Any) -> None:
+        # SQLAlchemy rolls back every connection handed back to the pool, even one whose
+        # transaction just committed, and closes a statement alone (Database.single_read) with
+        # a rollback: a hop to aiosqlite's thread for nothing, since sqlite3's rollback()
+        # outside a transaction does nothing. One still inside a transaction (its end cut
+        # short) is rolled back, or it would keep SQLite's write lock from everyone else.
+        if _in_transaction(connection):
+            rollback(connection)
+
+    engine.dialect.do_rollback = _rollback_if_open  # type: ignore[method-assign,assignment]
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -113,3 +111,11 @@ def _sqlite_engine(url: str) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _in_transaction(connection: Any) -> bool:
+    """Whether a pooled SQLite connection is inside a transaction; True when it cannot tell."""
+    try:
+        return bool(connection.driver_connection.in_transaction)
+    except (AttributeError, ValueError):  # not a pooled one, or closed: SQLAlchemy sees to it
+        return True
