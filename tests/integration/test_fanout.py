@@ -103,6 +103,31 @@ async def test_each_webhook_gets_exactly_the_events_it_asked_for(
     assert other_model["id"] and operational["id"]  # registered, and rightly silent
 
 
+async def test_a_report_reaches_the_webhooks_its_key_has_when_it_is_made(
+    client: httpx.AsyncClient, services: Services, full_key: str
+) -> None:
+    # A report looks at whether its key has an active webhook (SQLite reads it with the
+    # session): one added after the session began gets the next report, one disabled since
+    # does not, and another key's webhook never counts.
+    sibling_key = (await services.keys.create(account_name="acme", name="ci")).plaintext
+    await create_webhook(client, sibling_key, "sibling")
+    session_id = (await create_session(client, full_key))["id"]
+    assert await delivery_rows(services.db) == []
+
+    webhook = await create_webhook(client, full_key, "late")
+    assert (await post_stage(client, full_key, session_id, "verification.started")).is_success
+    assert types_by_webhook(await delivery_rows(services.db)) == {
+        webhook["id"]: {"verification.started"}
+    }
+
+    patch = {"status": "disabled"}
+    data(await client.patch(f"/v1/webhooks/{webhook['id']}", json=patch, headers=auth(full_key)))
+    data(await post_result(client, full_key, session_id))
+    assert types_by_webhook(await delivery_rows(services.db)) == {
+        webhook["id"]: {"verification.started"}
+    }
+
+
 async def test_delivery_rows_are_pending_now_with_the_webhooks_settings(
     client: httpx.AsyncClient, services: Services, full_key: str
 ) -> None:

@@ -39,7 +39,7 @@ from livehook.services.idempotency import Idempotency, claim, record
 from livehook.services.webhooks import UrlGuard
 from livehook.storage.database import Database, Transaction
 from livehook.storage.repositories.events import EventRepository
-from livehook.storage.repositories.sessions import SessionRepository
+from livehook.storage.repositories.sessions import Changed, SessionRepository
 from livehook.storage.repositories.webhooks import WebhookRepository
 
 _T = TypeVar("_T")
@@ -67,8 +67,9 @@ class SessionView:
 
 
 # Inside the write transaction: make the change and return it (the session after, new events)
-# with the session's events stored before it, which the answer's stages are read from.
-_Report = Callable[[Transaction, datetime], Awaitable[tuple[reports.Change, list[Event]]]]
+# with what the read before it learnt: the session's events stored before it, which the answer's
+# stages are read from, and whether its key has an active webhook (None: not known).
+_Report = Callable[[Transaction, datetime], Awaitable[tuple[reports.Change, Changed]]]
 
 
 class SessionService:
@@ -104,7 +105,7 @@ class SessionService:
         """A new session of the caller's key; emits `verification.initialized`."""
         callback_url = await self._checked_callback(draft.callback_url)
 
-        async def report(tx: Transaction, now: datetime) -> tuple[reports.Change, list[Event]]:
+        async def report(tx: Transaction, now: datetime) -> tuple[reports.Change, Changed]:
             session = _field_checked(
                 reports.new_session,
                 session_id=str(ids.new_uuid()),
@@ -122,7 +123,8 @@ class SessionService:
             )
             await SessionRepository(tx).add(session)
             initialized = reports.initialized(session, event_id=_event_id())
-            return reports.Change(session, [initialized]), []  # a new session: no events yet
+            # A new session has no events yet; its key's webhooks are read below.
+            return reports.Change(session, [initialized]), Changed([], has_webhooks=None)
 
         return await self._write(principal, idempotency, report)
 
@@ -181,9 +183,13 @@ class SessionService:
         async with self._db.transaction() as tx:
             if idempotency is not None:
                 await claim(tx, principal.account_id, idempotency, now)
-            change, earlier = await report(tx, now)
+            change, before = await report(tx, now)
             session = change.session
-            candidates = await WebhookRepository(tx).active_for_key(session.api_key_id)
+            candidates = (
+                []
+                if before.has_webhooks is False
+                else await WebhookRepository(tx).active_for_key(session.api_key_id)
+            )
             enqueued = await fanout.emit(
                 tx,
                 change.events,
@@ -192,7 +198,7 @@ class SessionService:
                 now=now,
                 fan_out=self._fan_out,
             )
-            view = SessionView(session, stages_reached([*earlier, *change.events]))
+            view = SessionView(session, stages_reached([*before.earlier, *change.events]))
             if idempotency is not None:
                 await record(tx, principal.account_id, idempotency, view)
         if enqueued and self.on_enqueued is not None:
@@ -266,7 +272,7 @@ def _on_session(
 ) -> _Report:
     """A report on an existing session of the caller's account: lock it, change it, save it."""
 
-    async def report(tx: Transaction, now: datetime) -> tuple[reports.Change, list[Event]]:
+    async def report(tx: Transaction, now: datetime) -> tuple[reports.Change, Changed]:
         done: list[reports.Change] = []
 
         def apply(session: Session) -> Session:
@@ -276,12 +282,12 @@ def _on_session(
                 raise Conflict(str(exc), current_stage=exc.current, status=session.status) from None
             return done[0].session
 
-        earlier = await SessionRepository(tx).change(
+        before = await SessionRepository(tx).change(
             _canonical(session_id), account_id=principal.account_id, apply=apply
         )
-        if earlier is None:
+        if before is None:
             raise _not_found(session_id)
-        return done[0], earlier
+        return done[0], before
 
     return report
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from livehook.storage.engines import SNAPSHOT_OPTION, create_engine
+from livehook.storage.engines import SNAPSHOT_OPTION, STATEMENT_ALONE_OPTION, create_engine
 from livehook.storage.errors import translated
 from livehook.storage.migrate import migrate, needs_migration
 
@@ -47,7 +47,15 @@ class Database:
         self._sqlite_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # The same pool; its connections begin deferred on SQLite (see ``engines.py``).
         self._snapshots = engine.execution_options(**{SNAPSHOT_OPTION: True})
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # A statement alone: SQLite's connections already leave transactions to SQLAlchemy
+        # (``engines.py``), so only the BEGIN is skipped there; AUTOCOMMIT on PostgreSQL.
+        self._autocommit = engine.execution_options(
+            **(
+                {STATEMENT_ALONE_OPTION: True}
+                if engine.dialect.name == "sqlite"
+                else {"isolation_level": "AUTOCOMMIT"}
+            )
+        )
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Database:

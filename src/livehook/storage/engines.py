@@ -16,6 +16,10 @@ from livehook.files import create_private_file
 # An execution option naming a read-only transaction: on SQLite it begins deferred (a WAL
 # snapshot beside the writer) instead of taking the write lock with BEGIN IMMEDIATE.
 SNAPSHOT_OPTION = "livehook_snapshot"
+# An execution option naming a statement alone on SQLite (``Database.single_read``): no BEGIN.
+# PostgreSQL's AUTOCOMMIT does this there; on aiosqlite, AUTOCOMMIT would set the isolation
+# level at checkout and reset it at return, three thread hops of the six such a read takes.
+STATEMENT_ALONE_OPTION = "livehook_statement_alone"
 
 
 class DatabaseURLError(ValueError):
@@ -69,6 +73,18 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(
         url, pool_size=5, max_overflow=5, connect_args={"timeout": 30}, hide_parameters=True
     )
+    rollback = engine.dialect.do_rollback
+
+    def _rollback_if_open(connection: Any) -> None:
+        # SQLAlchemy rolls back every connection handed back to the pool, even one whose
+        # transaction just committed, and closes a statement alone (Database.single_read) with
+        # a rollback: a hop to aiosqlite's thread for nothing, since sqlite3's rollback()
+        # outside a transaction does nothing. One still inside a transaction (its end cut
+        # short) is rolled back, or it would keep SQLite's write lock from everyone else.
+        if _in_transaction(connection):
+            rollback(connection)
+
+    engine.dialect.do_rollback = _rollback_if_open  # type: ignore[method-assign,assignment]
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -87,7 +103,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         # writes can fail with SQLITE_BUSY instead of waiting, since SQLite cannot upgrade a read
         # lock safely. A read-only one begins deferred, so it never waits for the writer (WAL).
         options = conn.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":
+        if options.get(STATEMENT_ALONE_OPTION) or options.get("isolation_level") == "AUTOCOMMIT":
             return  # a statement alone (Database.single_read): no transaction around it
         if options.get(SNAPSHOT_OPTION):
             conn.exec_driver_sql("BEGIN")
@@ -95,3 +111,11 @@ def _sqlite_engine(url: str) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _in_transaction(connection: Any) -> bool:
+    """Whether a pooled SQLite connection is inside a transaction; True when it cannot tell."""
+    try:
+        return bool(connection.driver_connection.in_transaction)
+    except (AttributeError, ValueError):  # not a pooled one, or closed: SQLAlchemy sees to it
+        return True
